@@ -1,0 +1,142 @@
+"""``grace.evaluate``: energies/forces/stresses or relaxations of many structures in one job."""
+
+from __future__ import annotations
+
+import io
+
+import yaml
+from aiida import orm
+from aiida.common import datastructures
+from aiida.engine import CalcJob
+
+from ..common.evaluate_input import EvaluateSettingsError, validate_settings
+from ..common.files import EVALUATE
+from ..common.model_files import FS_YAML, SAVED_MODEL
+from ..data import GraceDatasetData, GraceModelData
+from ..data.model import ModelIntegrityError
+
+__all__ = ("GraceEvaluateCalculation",)
+
+
+def validate_parameters(value, _):
+    if value is None:
+        return None
+    try:
+        validate_settings(value.get_dict())
+    except EvaluateSettingsError as exception:
+        return f"invalid evaluation parameters: {exception}"
+
+
+def structure_names(inputs) -> list[str]:
+    """Names of the structures, in the order they are written to the job and returned by it."""
+    if "dataset" in inputs:
+        return [f"structure_{i:04d}" for i in range(inputs["dataset"].n_structures)]
+    return sorted(inputs["structures"])
+
+
+def input_elements(inputs) -> set[str]:
+    """Elements of the structures to evaluate, from the dataset or the structures namespace."""
+    if "dataset" in inputs:
+        return set(inputs["dataset"].elements)
+    return {kind.symbol for s in inputs.get("structures", {}).values() for kind in s.kinds}
+
+
+def validate_inputs(inputs, _):
+    """One source of structures; the model covers their elements, has the files the calculator needs and
+    still matches its sha256."""
+    has_dataset, has_structures = "dataset" in inputs, bool(inputs.get("structures"))
+    if has_dataset == has_structures:
+        return "give exactly one of 'dataset' or 'structures'"
+    model = inputs["model"]
+    missing = input_elements(inputs) - set(model.elements)
+    if missing:
+        return (f"the structures contain element(s) {', '.join(sorted(missing))} that model <{model.pk}> "
+                f"does not have (it has {', '.join(model.elements)})")
+    settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
+    if settings["calculator"] == "fs_cpp" and not model.has_fs_yaml:
+        return f"calculator 'fs_cpp' needs an FS yaml, and model <{model.pk}> has none (train with preset FS)"
+    if settings["calculator"] == "tensorflow" and not model.has_saved_model:
+        return f"model <{model.pk}> has no SavedModel for the tensorflow calculator"
+    try:
+        model.verify()
+    except ModelIntegrityError as exception:
+        return str(exception)
+
+
+class GraceEvaluateCalculation(CalcJob):
+    """Evaluate a whole set of structures with one GRACE model in one process (static or relaxation)."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.inputs["metadata"]["options"]["parser_name"].default = "grace.evaluate"
+        spec.inputs["metadata"]["options"]["resources"].default = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
+        spec.inputs["metadata"]["options"]["withmpi"].default = False
+
+        spec.input("model", valid_type=GraceModelData, help="The GRACE model to evaluate with.")
+        spec.input("dataset", valid_type=GraceDatasetData, required=False,
+                   help="Structures to evaluate; reference labels, if any, give the errors output.")
+        spec.input_namespace("structures", valid_type=orm.StructureData, dynamic=True, required=False,
+                             help="Alternatively, structures by name.")
+        spec.input("parameters", valid_type=orm.Dict, required=False, validator=validate_parameters,
+                   help="mode (static/relax), calculator (tensorflow/fs_cpp), relax settings; see "
+                        "aiida_grace.common.evaluate_input.")
+        spec.inputs.validator = validate_inputs
+
+        spec.output("output_dataset", valid_type=GraceDatasetData,
+                    help="The structures (relaxed, in relax mode) labelled by the model, in input order.")
+        spec.output_namespace("relaxed_structures", valid_type=orm.StructureData, dynamic=True, required=False,
+                              help="Relaxed structures, named like the inputs (relax mode).")
+        spec.output("errors", valid_type=orm.Dict, required=False,
+                    help="MAE/RMSE against the input's reference labels: energy per atom (eV/atom), force "
+                         "components (eV/Å), stress components (GPa). Static mode only.")
+        spec.output("output_parameters", valid_type=orm.Dict, help="Run summary: counts, timings, calculator.")
+        spec.default_output_node = "output_parameters"
+
+        # 3xx: outputs missing or unparseable
+        spec.exit_code(301, "ERROR_MISSING_RESULTS", message="the driver wrote no results: {detail}")
+        spec.exit_code(302, "ERROR_INVALID_RESULTS", message="the driver's results cannot be read: {exception}")
+        # 4xx: recoverable
+        spec.exit_code(400, "ERROR_OUT_OF_WALLTIME", message="the job hit the walltime after {done} of {total} "
+                       "structures; finished ones are in results.partial.extxyz", invalidates_cache=True)
+        spec.exit_code(410, "ERROR_RELAXATION_NOT_CONVERGED",
+                       message="{count} relaxation(s) did not reach fmax within the step limit: {which}")
+
+    def prepare_for_submission(self, folder):
+        settings = validate_settings(self.inputs.parameters.get_dict() if "parameters" in self.inputs else {})
+        model = self.inputs.model
+        local_copy_list = []
+        if "dataset" in self.inputs:
+            local_copy_list.append((self.inputs.dataset.uuid, GraceDatasetData.FILENAME, EVALUATE.structures))
+        else:
+            from ase.io import write
+
+            buffer = io.StringIO()
+            write(buffer, [self.inputs.structures[name].get_ase() for name in structure_names(self.inputs)],
+                  format="extxyz")
+            with folder.open(EVALUATE.structures, "w") as handle:
+                handle.write(buffer.getvalue())
+
+        wanted = FS_YAML if settings["calculator"] == "fs_cpp" else SAVED_MODEL
+        for name in model.file_names():
+            if name == wanted or name.startswith(f"{wanted}/"):
+                local_copy_list.append((model.uuid, name, f"{EVALUATE.model_dir}/{name}"))
+        settings["model"] = {
+            "saved_model": f"{EVALUATE.model_dir}/{SAVED_MODEL}",
+            "fs_yaml": f"{EVALUATE.model_dir}/{FS_YAML}",
+        }
+        with folder.open(EVALUATE.settings, "w") as handle:
+            yaml.safe_dump(settings, handle, sort_keys=False)
+
+        codeinfo = datastructures.CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = ["evaluate", EVALUATE.settings]
+        codeinfo.stdout_name = EVALUATE.stdout
+        codeinfo.stderr_name = EVALUATE.stderr
+
+        calcinfo = datastructures.CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.local_copy_list = local_copy_list
+        calcinfo.retrieve_list = [EVALUATE.results, EVALUATE.summary, EVALUATE.stdout, EVALUATE.stderr,
+                                  "results.partial.extxyz"]
+        return calcinfo

@@ -1,0 +1,55 @@
+"""Validate the settings of an evaluation job (pure; no aiida).
+
+    mode: static | relax
+    calculator: tensorflow (SavedModel, TPCalculator) | fs_cpp (FS yaml, python-ace C++ evaluator)
+    compute_stress: true                 # for fully periodic cells
+    relax: {optimizer: FIRE | BFGS, fmax: 0.01 eV/Å, steps: 500, cell_filter: false,
+            fix_symmetry: false, symprec: 1e-5, pressure: 0.0 GPa}
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from .train_input import merge
+
+DEFAULTS = {
+    "mode": "static",
+    "calculator": "tensorflow",
+    "compute_stress": True,
+    "relax": {"optimizer": "FIRE", "fmax": 0.01, "steps": 500, "cell_filter": False, "fix_symmetry": False,
+              "symprec": 1e-5, "pressure": 0.0},
+}
+CHOICES = {"mode": ("static", "relax"), "calculator": ("tensorflow", "fs_cpp")}
+
+
+class EvaluateSettingsError(ValueError):
+    """The evaluation settings are invalid."""
+
+
+def _unknown(key: str, known) -> EvaluateSettingsError:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return EvaluateSettingsError(f"unknown evaluation setting '{key}'{hint}")
+
+
+def validate_settings(settings: dict) -> dict:
+    """Check ``settings`` and return them merged over :data:`DEFAULTS`."""
+    for key in settings:
+        if key not in DEFAULTS:
+            raise _unknown(key, DEFAULTS)
+    for key in settings.get("relax", {}) or {}:
+        if key not in DEFAULTS["relax"]:
+            raise _unknown(f"relax.{key}", [f"relax.{k}" for k in DEFAULTS["relax"]])
+    merged = merge(DEFAULTS, settings)
+    for key, choices in CHOICES.items():
+        if merged[key] not in choices:
+            raise EvaluateSettingsError(f"{key} must be one of {', '.join(choices)}, got {merged[key]!r}")
+    relax = merged["relax"]
+    if relax["optimizer"] not in ("FIRE", "BFGS"):
+        raise EvaluateSettingsError(f"relax.optimizer must be FIRE or BFGS, got {relax['optimizer']!r}")
+    if not (isinstance(relax["fmax"], (int, float)) and relax["fmax"] > 0):
+        raise EvaluateSettingsError(f"relax.fmax must be a positive force in eV/Å, got {relax['fmax']!r}")
+    if not (isinstance(relax["steps"], int) and relax["steps"] > 0):
+        raise EvaluateSettingsError(f"relax.steps must be a positive integer, got {relax['steps']!r}")
+    return merged

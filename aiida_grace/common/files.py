@@ -1,0 +1,41 @@
+"""File names shared by the CalcJobs, their parsers and the compute-side driver (no aiida imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrainFiles:
+    input_yaml: str = "input.yaml"
+    train_xyz: str = "train.extxyz"
+    test_xyz: str = "test.extxyz"
+    train_pkl: str = "train.pkl.gz"
+    test_pkl: str = "test.pkl.gz"
+    parent_dir: str = "parent_model"
+    driver_stdout: str = "driver.out"
+    gracemaker_stdout: str = "gracemaker.out"
+    gracemaker_stderr: str = "gracemaker.err"
+    export_stdout: str = "export.out"
+    export_stderr: str = "export.err"
+    retrieved_run_files: tuple = ("log.txt", "model.yaml", "train_metrics.yaml", "test_metrics.yaml", "FS_model.yaml")
+
+    @staticmethod
+    def run_dir(seed: int) -> str:
+        """gracemaker writes everything into seed/<seed>/."""
+        return f"seed/{seed}"
+
+
+@dataclass(frozen=True)
+class EvaluateFiles:
+    settings: str = "evaluate.yaml"
+    structures: str = "structures.extxyz"
+    model_dir: str = "model"
+    results: str = "results.extxyz"
+    summary: str = "summary.json"
+    stdout: str = "driver.out"
+    stderr: str = "driver.err"
+
+
+TRAIN = TrainFiles()
+EVALUATE = EvaluateFiles()

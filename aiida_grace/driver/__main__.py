@@ -1,0 +1,28 @@
+"""Command line of the compute-side driver: ``aiida-grace-driver {to-dataframe,evaluate} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aiida-grace-driver", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    convert = commands.add_parser("to-dataframe", help="extxyz → gracemaker pandas pickle, in pairs: IN OUT [IN OUT]")
+    convert.add_argument("paths", nargs="+")
+    evaluate = commands.add_parser("evaluate", help="evaluate or relax structures with a GRACE model")
+    evaluate.add_argument("settings", help="evaluate.yaml written by the grace.evaluate CalcJob")
+    args = parser.parse_args(argv)
+
+    if args.command == "to-dataframe":
+        from .dataframe import convert_pairs
+
+        return convert_pairs(args.paths)
+    from .evaluate import run_from_settings
+
+    return run_from_settings(args.settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

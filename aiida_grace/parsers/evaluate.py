@@ -1,0 +1,70 @@
+"""Parser of ``grace.evaluate``: labelled dataset, relaxed structures, errors against reference labels."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from aiida import orm
+from aiida.engine import ExitCode
+from aiida.parsers import Parser
+from ase.io import read
+
+from ..calculations.evaluate import structure_names
+from ..common.files import EVALUATE
+from ..common.metrics import label_errors
+from ..common.structures import StructureError
+from ..data import GraceDatasetData
+
+
+class GraceEvaluateParser(Parser):
+    """Reads ``results.extxyz`` and ``summary.json`` from the retrieved folder."""
+
+    def parse(self, **kwargs):
+        names = self.retrieved.base.repository.list_object_names()
+        if EVALUATE.results not in names or EVALUATE.summary not in names:
+            if self.node.exit_status == 120 or "results.partial.extxyz" in names:
+                done = self._count_partial() if "results.partial.extxyz" in names else 0
+                return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(done=done, total=self._n_inputs())
+            stderr = self.retrieved.base.repository.get_object_content(EVALUATE.stderr) \
+                if EVALUATE.stderr in names else ""
+            return self.exit_codes.ERROR_MISSING_RESULTS.format(detail=" | ".join(stderr.strip().splitlines()[-3:]))
+        try:
+            summary = json.loads(self.retrieved.base.repository.get_object_content(EVALUATE.summary))
+            results = read(io.StringIO(self.retrieved.base.repository.get_object_content(EVALUATE.results)),
+                           index=":", format="extxyz")
+            dataset = GraceDatasetData.from_ase(results)
+        except (ValueError, StructureError, KeyError) as exception:
+            return self.exit_codes.ERROR_INVALID_RESULTS.format(exception=exception)
+        if len(results) != self._n_inputs():
+            return self.exit_codes.ERROR_INVALID_RESULTS.format(
+                exception=f"{len(results)} results for {self._n_inputs()} input structures")
+        self.out("output_dataset", dataset)
+
+        names_in_order = self._names()
+        if summary.get("mode") == "relax":
+            for name, atoms in zip(names_in_order, results):
+                atoms.calc = None
+                self.out(f"relaxed_structures.{name}", orm.StructureData(ase=atoms))
+        elif "dataset" in self.node.inputs and self.node.inputs.dataset.labels:
+            errors = label_errors(self.node.inputs.dataset.to_ase(), results)
+            if errors:
+                errors["units"] = {"energy_per_atom": "eV/atom", "forces": "eV/Å", "stress": "GPa"}
+                self.out("errors", orm.Dict(errors))
+        self.out("output_parameters", orm.Dict(summary))
+
+        if summary.get("not_converged"):
+            which = ", ".join(names_in_order[i] for i in summary["not_converged"][:10])
+            return self.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.format(count=len(summary["not_converged"]),
+                                                                          which=which)
+        return ExitCode(0)
+
+    def _names(self) -> list[str]:
+        return structure_names(self.node.inputs)
+
+    def _n_inputs(self) -> int:
+        return len(self._names())
+
+    def _count_partial(self) -> int:
+        content = self.retrieved.base.repository.get_object_content("results.partial.extxyz")
+        return len(read(io.StringIO(content), index=":", format="extxyz")) if content.strip() else 0
