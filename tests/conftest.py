@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from aiida import orm
 from aiida.engine import run_get_node
 
@@ -97,3 +98,76 @@ def finetuned_frozen(grace_codes, cu_al_datasets, trained_model):
     parameters["fit"]["opt_params"] = {"learning_rate": 0.01}
     return run_training(grace_codes, cu_al_datasets["finetune"], cu_al_datasets["test"], parameters,
                         parent=trained_model)
+
+
+# -- a file-level stand-in of a model folder (the layout gracemaker writes), for fast unit tests of
+# -- validation, prepare_for_submission and import; real trained models are used end to end.
+def write_fake_model(root, elements=("Al", "Cu"), cutoff=5.0, with_checkpoint=True, architecture="1L"):
+    instructions = {
+        "RadialBasis": {"rcut": cutoff},
+        "Z": {"element_map": {el: i for i, el in enumerate(elements)}},
+        **({"I1": {}, "I2": {}, "rho": {}} if architecture == "2L" else {"rho": {}}),
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "model.yaml").write_text(yaml.safe_dump(
+        {"metadata": {"tensorpotential_version": "0.6.2.1", "param_dtype": "float64"}, "instructions": instructions}))
+    saved = root / "final_model"
+    (saved / "variables").mkdir(parents=True, exist_ok=True)
+    (saved / "saved_model.pb").write_bytes(b"fake graph")
+    (saved / "variables" / "variables.index").write_bytes(b"fake index")
+    (saved / "metadata.yaml").write_text(yaml.safe_dump({"chemical_symbols": list(elements), "cutoff": cutoff}))
+    if with_checkpoint:
+        (root / "checkpoints").mkdir(exist_ok=True)
+        (root / "checkpoints" / "checkpoint.best_test_loss.index").write_bytes(b"ckpt index")
+        (root / "checkpoints" / "checkpoint.best_test_loss.data-00000-of-00001").write_bytes(b"ckpt data")
+        (root / "checkpoints" / "checkpoint.index").write_bytes(b"regular ckpt, not imported")
+    return root
+
+
+@pytest.fixture
+def fake_model_dir(tmp_path):
+    return write_fake_model(tmp_path / "model")
+
+
+@pytest.fixture
+def prepare_calc_job(tmp_path):
+    """Run a CalcJob's prepare_for_submission on ``inputs`` in a sandbox; returns (calcinfo, folder path)."""
+    from aiida.common.folders import Folder
+    from aiida.engine.utils import instantiate_process
+    from aiida.manage import get_manager
+    from aiida.plugins import CalculationFactory
+
+    def prepare(entry_point: str, inputs: dict):
+        process = instantiate_process(get_manager().get_runner(), CalculationFactory(entry_point), **inputs)
+        sandbox = tmp_path / "sandbox"
+        sandbox.mkdir(exist_ok=True)
+        return process.prepare_for_submission(Folder(str(sandbox))), sandbox
+
+    return prepare
+
+
+@pytest.fixture
+def parse_recorded(grace_computer):
+    """Parse a recorded retrieved folder as if a CalcJob with ``inputs`` had produced it.
+
+    Returns (outputs dict, the parse calcfunction node with exit status and message).
+    """
+    from aiida.common.links import LinkType
+    from aiida.plugins import ParserFactory
+
+    def parse(entry_point: str, inputs: dict, retrieved_dir, exit_status=None):
+        node = orm.CalcJobNode(computer=grace_computer, process_type=f"aiida.calculations:{entry_point}")
+        node.set_option("resources", {"num_machines": 1, "num_mpiprocs_per_machine": 1})
+        for label, value in inputs.items():
+            value.store()
+            node.base.links.add_incoming(value, link_type=LinkType.INPUT_CALC, link_label=label)
+        node.store()
+        if exit_status is not None:
+            node.set_exit_status(exit_status)
+        retrieved = orm.FolderData()
+        retrieved.base.repository.put_object_from_tree(str(retrieved_dir))
+        retrieved.base.links.add_incoming(node, link_type=LinkType.CREATE, link_label="retrieved")
+        retrieved.store()
+        return ParserFactory(entry_point).parse_from_node(node, store_provenance=False)
+
+    return parse

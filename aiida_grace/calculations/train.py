@@ -74,11 +74,18 @@ def validate_inputs(inputs, _):
         return "code and driver_code must be on the same computer"
 
 
+def exports_fs_yaml(inputs) -> bool:
+    """Whether the job asks gracemaker for an FS yaml (FS preset or FS parent, unless export_fs is false)."""
+    parameters = validate_parameters(inputs["parameters"].get_dict() if "parameters" in inputs else {})
+    parent = inputs["parent_model"] if "parent_model" in inputs else None
+    return wants_fs_export(parameters, parent.base.attributes.get("architecture") if parent is not None else None)
+
+
 class GraceTrainCalculation(CalcJob):
     """Train or fine-tune a GRACE model with the real ``gracemaker``.
 
     The driver (``aiida-grace-driver``) first turns the datasets into gracemaker's pandas pickles; then
-    gracemaker trains; for FS models ``gracemaker -sf`` exports the FS yaml.
+    gracemaker trains (with ``-sf`` for FS models, so it also writes the FS yaml).
     """
 
     @classmethod
@@ -115,7 +122,7 @@ class GraceTrainCalculation(CalcJob):
         spec.exit_code(301, "ERROR_MISSING_LOG", message="gracemaker wrote no log.txt: it did not start. {detail}")
         spec.exit_code(302, "ERROR_MISSING_MODEL", message="gracemaker finished without a final_model: {detail}")
         spec.exit_code(303, "ERROR_MISSING_METRICS", message="gracemaker wrote no train_metrics.yaml.")
-        spec.exit_code(304, "ERROR_MISSING_FS_YAML", message="the FS yaml export (gracemaker -sf) failed.")
+        spec.exit_code(304, "ERROR_MISSING_FS_YAML", message="gracemaker -sf wrote no FS_model.yaml.")
         spec.exit_code(305, "ERROR_INVALID_MODEL", message="the trained model cannot be read: {exception}")
         # 4xx: recoverable
         spec.exit_code(400, "ERROR_OUT_OF_WALLTIME", message="training hit the walltime; a checkpoint is kept.",
@@ -148,6 +155,7 @@ class GraceTrainCalculation(CalcJob):
             parent_yaml=parent_yaml,
             parent_checkpoint=parent_checkpoint,
             parent_cutoff=parent.cutoff if parent is not None else None,
+            parent_param_dtype=parent.base.attributes.get("param_dtype") if parent is not None else None,
         )
         with folder.open(TRAIN.input_yaml, "w") as handle:
             yaml.safe_dump(config, handle, sort_keys=False)
@@ -160,21 +168,14 @@ class GraceTrainCalculation(CalcJob):
         train = datastructures.CodeInfo()
         train.code_uuid = self.inputs.code.uuid
         restart = "parent_folder" in self.inputs
-        train.cmdline_params = [TRAIN.input_yaml] + (["-rl"] if restart else [])
+        # -sf: after training, gracemaker also writes FS_model.yaml (FS models only)
+        train.cmdline_params = [TRAIN.input_yaml] + (["-rl"] if restart else []) + (
+            ["-sf"] if exports_fs_yaml(self.inputs) else [])
         train.stdout_name = TRAIN.gracemaker_stdout
         train.stderr_name = TRAIN.gracemaker_stderr
-        codes_info = [convert, train]
-
-        if wants_fs_export(parameters, parent.base.attributes.get("architecture") if parent else None):
-            export = datastructures.CodeInfo()
-            export.code_uuid = self.inputs.code.uuid
-            export.cmdline_params = [TRAIN.input_yaml, "-sf"]
-            export.stdout_name = TRAIN.export_stdout
-            export.stderr_name = TRAIN.export_stderr
-            codes_info.append(export)
 
         calcinfo = datastructures.CalcInfo()
-        calcinfo.codes_info = codes_info
+        calcinfo.codes_info = [convert, train]
         calcinfo.codes_run_mode = datastructures.CodeRunMode.SERIAL
         calcinfo.local_copy_list = local_copy_list
         calcinfo.remote_copy_list = []
@@ -183,8 +184,7 @@ class GraceTrainCalculation(CalcJob):
             calcinfo.remote_copy_list.append((remote.computer.uuid, f"{remote.get_remote_path()}/seed", "seed"))
         run_dir = TRAIN.run_dir(parameters["seed"])
         calcinfo.retrieve_list = [
-            TRAIN.gracemaker_stdout, TRAIN.gracemaker_stderr, TRAIN.export_stdout, TRAIN.export_stderr,
-            TRAIN.driver_stdout, TRAIN.input_yaml,
+            TRAIN.gracemaker_stdout, TRAIN.gracemaker_stderr, TRAIN.driver_stdout, TRAIN.input_yaml,
             *(f"{run_dir}/{name}" for name in TRAIN.retrieved_run_files),
             f"{run_dir}/final_model",
             (f"{run_dir}/checkpoints/checkpoint.best_test_loss*", ".", 2),

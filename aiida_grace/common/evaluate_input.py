@@ -4,7 +4,8 @@
     calculator: tensorflow (SavedModel, TPCalculator) | fs_cpp (FS yaml, python-ace C++ evaluator)
     compute_stress: true                 # for fully periodic cells
     relax: {optimizer: FIRE | BFGS, fmax: 0.01 eV/Å, steps: 500, cell_filter: false,
-            fix_symmetry: false, symprec: 1e-5, pressure: 0.0 GPa}
+            fix_symmetry: false, symprec: 1e-5, pressure: 0.0 GPa,
+            mask: null}                  # cell-filter mask, 6 Voigt flags (e.g. [1,1,1,0,0,0]: no shear)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ DEFAULTS = {
     "calculator": "tensorflow",
     "compute_stress": True,
     "relax": {"optimizer": "FIRE", "fmax": 0.01, "steps": 500, "cell_filter": False, "fix_symmetry": False,
-              "symprec": 1e-5, "pressure": 0.0},
+              "symprec": 1e-5, "pressure": 0.0, "mask": None},
 }
 CHOICES = {"mode": ("static", "relax"), "calculator": ("tensorflow", "fs_cpp")}
 
@@ -52,4 +53,8 @@ def validate_settings(settings: dict) -> dict:
         raise EvaluateSettingsError(f"relax.fmax must be a positive force in eV/Å, got {relax['fmax']!r}")
     if not (isinstance(relax["steps"], int) and relax["steps"] > 0):
         raise EvaluateSettingsError(f"relax.steps must be a positive integer, got {relax['steps']!r}")
+    mask = relax["mask"]
+    if mask is not None and not (isinstance(mask, (list, tuple)) and len(mask) == 6
+                                 and all(m in (0, 1, True, False) for m in mask)):
+        raise EvaluateSettingsError(f"relax.mask must be 6 flags (0/1) in Voigt order, got {mask!r}")
     return merged

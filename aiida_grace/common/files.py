@@ -16,8 +16,6 @@ class TrainFiles:
     driver_stdout: str = "driver.out"
     gracemaker_stdout: str = "gracemaker.out"
     gracemaker_stderr: str = "gracemaker.err"
-    export_stdout: str = "export.out"
-    export_stderr: str = "export.err"
     retrieved_run_files: tuple = ("log.txt", "model.yaml", "train_metrics.yaml", "test_metrics.yaml", "FS_model.yaml")
 
     @staticmethod
@@ -37,5 +35,20 @@ class EvaluateFiles:
     stderr: str = "driver.err"
 
 
+@dataclass(frozen=True)
+class KappaFiles:
+    settings: str = "kappa.yaml"
+    phono3py_yaml: str = "phono3py_disp.yaml"
+    forces: str = "forces.extxyz"
+    fc2: str = "fc2.hdf5"
+    fc3: str = "fc3.hdf5"
+    kappa_hdf5: str = "kappa.hdf5"
+    results: str = "kappa.json"
+    plot: str = "phonons.png"
+    stdout: str = "driver.out"
+    stderr: str = "driver.err"
+
+
 TRAIN = TrainFiles()
 EVALUATE = EvaluateFiles()
+KAPPA = KappaFiles()

@@ -157,7 +157,11 @@ def read_model_metadata(model: ModelFiles) -> dict:
         meta["elements"] = list(content.get("chemical_symbols", []))
         meta["cutoff"] = content.get("cutoff")
     if MODEL_YAML in model.files:
-        instructions = _safe_yaml(model.files[MODEL_YAML]).get("instructions", {}) or {}
+        content = _safe_yaml(model.files[MODEL_YAML])
+        inner = content.get("metadata", {}) or {}
+        meta["param_dtype"] = meta.get("param_dtype") or inner.get("param_dtype")
+        meta["tensorpotential_version"] = meta.get("tensorpotential_version") or inner.get("tensorpotential_version")
+        instructions = content.get("instructions", {}) or {}
         meta["architecture"] = _architecture(instructions)
         embedding = next((i for i in instructions.values() if isinstance(i, dict) and "element_map" in i), None)
         if embedding and not meta.get("elements"):
@@ -186,8 +190,12 @@ def count_parameters(model: ModelFiles) -> int | None:
     except ImportError:
         return None
     prefix = model.files[f"{SAVED_MODEL}/saved_model.pb"].parent / "variables" / "variables"
+    try:
+        variables = tf.train.list_variables(str(prefix))
+    except (tf.errors.OpError, ValueError):  # unreadable variables: the count is informative only
+        return None
     total = 0
-    for name, shape in tf.train.list_variables(str(prefix)):
+    for name, shape in variables:
         if "OPTIMIZER" in name or name.startswith("_CHECKPOINTABLE"):
             continue
         size = 1

@@ -53,7 +53,7 @@ DEFAULTS = {
     "seed": 1,
     "cutoff": 6.0,
     "data": {"test_size": 0.1, "reference_energy": 0},
-    "potential": {"preset": "GRACE_1LAYER_latest", "param_dtype": "float32"},
+    "potential": {"preset": "GRACE_1LAYER_latest"},  # param_dtype: float32, or the parent model's
     "fit": {
         "loss": {
             "energy": {"weight": 1.0, "type": "huber", "delta": 0.01},
@@ -120,7 +120,7 @@ def validate_parameters(parameters: dict) -> dict:
 
     if potential.get("preset") not in PRESETS and not potential.get("custom"):
         raise TrainParametersError(f"potential.preset '{potential.get('preset')}' is not one of {', '.join(PRESETS)}")
-    if potential.get("param_dtype") not in PARAM_DTYPES:
+    if potential.get("param_dtype", "float32") not in PARAM_DTYPES:
         raise TrainParametersError(f"potential.param_dtype must be one of {PARAM_DTYPES}")
     if not isinstance(merged["cutoff"], (int, float)) or merged["cutoff"] <= 0:
         raise TrainParametersError(f"cutoff must be a positive number of Å, got {merged['cutoff']!r}")
@@ -175,12 +175,16 @@ def trainable_variables(parameters: dict) -> list[str] | None:
 
 
 def render_input(parameters: dict, *, train_file: str, test_file: str | None = None, parent_yaml: str | None = None,
-                 parent_checkpoint: str | None = None, parent_cutoff: float | None = None) -> dict:
+                 parent_checkpoint: str | None = None, parent_cutoff: float | None = None,
+                 parent_param_dtype: str | None = None) -> dict:
     """gracemaker's input.yaml as a dict, from validated ``parameters`` and the job's file names.
 
-    With a parent model the architecture (preset, kwargs, cutoff) comes from the parent."""
+    With a parent model the architecture (preset, kwargs, cutoff) and, unless given, the parameter
+    dtype come from the parent."""
     config = {key: copy.deepcopy(parameters[key]) for key in ("seed", "cutoff", "data", "potential", "fit")}
     config["data"]["filename"] = train_file
+    if not parent_yaml:
+        config["potential"].setdefault("param_dtype", "float32")
     if test_file:
         config["data"]["test_filename"] = test_file
         config["data"].pop("test_size", None)
@@ -192,6 +196,7 @@ def render_input(parameters: dict, *, train_file: str, test_file: str | None = N
         potential["checkpoint_name"] = parent_checkpoint
         if parent_cutoff:
             config["cutoff"] = parent_cutoff
+        potential.setdefault("param_dtype", parent_param_dtype or "float32")
         finetune = parameters.get("finetune") or {}
         if finetune.get("reduce_elements"):
             potential["reduce_elements"] = True

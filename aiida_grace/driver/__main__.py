@@ -13,12 +13,18 @@ def main(argv: list[str] | None = None) -> int:
     convert.add_argument("paths", nargs="+")
     evaluate = commands.add_parser("evaluate", help="evaluate or relax structures with a GRACE model")
     evaluate.add_argument("settings", help="evaluate.yaml written by the grace.evaluate CalcJob")
+    kappa = commands.add_parser("kappa", help="fc2/fc3, phonons and thermal conductivity with phono3py")
+    kappa.add_argument("settings", help="kappa.yaml written by the grace.kappa CalcJob")
     args = parser.parse_args(argv)
 
     if args.command == "to-dataframe":
         from .dataframe import convert_pairs
 
         return convert_pairs(args.paths)
+    if args.command == "kappa":
+        from .kappa import run_from_settings as run_kappa
+
+        return run_kappa(args.settings)
     from .evaluate import run_from_settings
 
     return run_from_settings(args.settings)

@@ -48,7 +48,8 @@ def relax(atoms, relax_settings: dict) -> tuple[bool, int]:
     if relax_settings.get("cell_filter"):
         from ase.filters import FrechetCellFilter
 
-        target = FrechetCellFilter(atoms, scalar_pressure=relax_settings.get("pressure", 0.0) * units.GPa)
+        target = FrechetCellFilter(atoms, mask=relax_settings.get("mask"),
+                                   scalar_pressure=relax_settings.get("pressure", 0.0) * units.GPa)
     optimizer_class = {"FIRE": FIRE, "BFGS": BFGS}[relax_settings.get("optimizer", "FIRE")]
     optimizer = optimizer_class(target, logfile=None)
     converged = bool(optimizer.run(fmax=relax_settings.get("fmax", 0.01), steps=relax_settings.get("steps", 500)))

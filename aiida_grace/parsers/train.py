@@ -12,6 +12,7 @@ from aiida import orm
 from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
+from ..calculations.train import exports_fs_yaml
 from ..common.files import TRAIN
 from ..common.metrics import EV_PER_A3_TO_GPA
 from ..common.model_files import ModelFilesError
@@ -102,7 +103,7 @@ class GraceTrainParser(Parser):
             model = self._model(root, log, parameters)
         except (ModelFilesError, OSError, ValueError) as exception:
             return self.exit_codes.ERROR_INVALID_MODEL.format(exception=exception)
-        if (root / TRAIN.export_stdout).is_file() and not model.has_fs_yaml:
+        if exports_fs_yaml(self.node.inputs) and not model.has_fs_yaml:
             return self.exit_codes.ERROR_MISSING_FS_YAML
         self.out("model", model)
         self.out("output_parameters", orm.Dict(self._summary(train, test, model)))

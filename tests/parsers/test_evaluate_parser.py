@@ -1,0 +1,87 @@
+"""grace.evaluate parser on recorded outputs: errors against references, and each declared failure."""
+
+import json
+
+import numpy as np
+import pytest
+from ase.io import write as write_extxyz
+
+from aiida_grace.common.structures import labels_of, with_labels
+from aiida_grace.data import GraceModelData
+from conftest import make_dataset, write_fake_model
+
+
+@pytest.fixture
+def evaluate_inputs(grace_codes, tmp_path):
+    model = GraceModelData.from_directory(write_fake_model(tmp_path / "m"))
+    return {"code": grace_codes["driver"], "model": model, "dataset": make_dataset(n=3, seed=30)}
+
+
+def recorded(folder, structures, summary):
+    folder.mkdir(parents=True, exist_ok=True)
+    if structures is not None:
+        write_extxyz(folder / "results.extxyz", structures, format="extxyz")
+    if summary is not None:
+        (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def shifted(dataset, de=0.0, df=0.0):
+    """The dataset's structures with energies shifted by ``de`` eV per atom and forces by ``df`` eV/Å."""
+    out = []
+    for atoms in dataset.to_ase():
+        labels = labels_of(atoms)
+        out.append(with_labels(atoms, labels["energy"] + de * len(atoms), labels["forces"] + df, labels["stress"]))
+    return out
+
+
+def test_errors_against_reference_labels(parse_recorded, evaluate_inputs, tmp_path):
+    results = shifted(evaluate_inputs["dataset"], de=0.002, df=-0.01)
+    folder = recorded(tmp_path / "r", results, {"mode": "static", "not_converged": []})
+    outputs, call = parse_recorded("grace.evaluate", evaluate_inputs, folder)
+    assert call.exit_status == 0
+    errors = outputs["errors"].get_dict()
+    assert errors["energy_per_atom_mae"] == pytest.approx(0.002, abs=1e-9)
+    assert errors["forces_mae"] == pytest.approx(0.01, abs=1e-7)
+    assert errors["stress_mae"] == pytest.approx(0.0, abs=1e-9)
+    assert errors["n_forces"] == 3
+    assert outputs["output_dataset"].n_structures == 3
+
+
+def test_missing_results(parse_recorded, evaluate_inputs, tmp_path):
+    folder = tmp_path / "r"
+    folder.mkdir()
+    (folder / "driver.err").write_text("ImportError: No module named 'tensorpotential'\n")
+    _, call = parse_recorded("grace.evaluate", evaluate_inputs, folder)
+    assert call.exit_status == 301 and "No module named" in call.exit_message
+
+
+def test_partial_results_after_walltime(parse_recorded, evaluate_inputs, tmp_path):
+    folder = tmp_path / "r"
+    folder.mkdir()
+    write_extxyz(folder / "results.partial.extxyz", shifted(evaluate_inputs["dataset"])[:2], format="extxyz")
+    _, call = parse_recorded("grace.evaluate", evaluate_inputs, folder, exit_status=120)
+    assert call.exit_status == 400 and "after 2 of 3 structures" in call.exit_message
+
+
+def test_non_finite_results_are_refused_not_stored(parse_recorded, evaluate_inputs, tmp_path):
+    results = shifted(evaluate_inputs["dataset"])
+    results[1] = with_labels(results[1], energy=float("nan"), forces=np.zeros((len(results[1]), 3)))
+    folder = recorded(tmp_path / "r", results, {"mode": "static", "not_converged": []})
+    outputs, call = parse_recorded("grace.evaluate", evaluate_inputs, folder)
+    assert call.exit_status == 302 and "non-finite energy" in call.exit_message
+    assert "output_dataset" not in outputs
+
+
+def test_wrong_number_of_results(parse_recorded, evaluate_inputs, tmp_path):
+    folder = recorded(tmp_path / "r", shifted(evaluate_inputs["dataset"])[:1], {"mode": "static"})
+    _, call = parse_recorded("grace.evaluate", evaluate_inputs, folder)
+    assert call.exit_status == 302 and "1 results for 3 input structures" in call.exit_message
+
+
+def test_unconverged_relaxations_keep_outputs_and_exit_410(parse_recorded, evaluate_inputs, tmp_path):
+    results = shifted(evaluate_inputs["dataset"])
+    folder = recorded(tmp_path / "r", results, {"mode": "relax", "not_converged": [2]})
+    outputs, call = parse_recorded("grace.evaluate", evaluate_inputs, folder)
+    assert call.exit_status == 410 and "structure_0002" in call.exit_message
+    assert sorted(outputs["relaxed_structures"]) == ["structure_0000", "structure_0001", "structure_0002"]
