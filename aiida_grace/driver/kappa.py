@@ -203,8 +203,9 @@ def thermal_conductivity(ph3, settings: dict, workdir: Path) -> dict:
 
     for old in Path(".").glob("kappa-m*.hdf5"):
         old.unlink()
-    ph3.run_thermal_conductivity(temperatures=settings["temperatures"], is_isotope=settings["is_isotope"],
-                                 boundary_mfp=settings["boundary_mfp"], write_kappa=True, **wigner_options())
+    ph3.run_thermal_conductivity(temperatures=[float(t) for t in settings["temperatures"]],
+                                 is_isotope=bool(settings["is_isotope"]), boundary_mfp=float(settings["boundary_mfp"]),
+                                 write_kappa=True, **wigner_options())
     written = sorted(Path(".").glob("kappa-m*.hdf5"))
     if len(written) != 1:
         raise RuntimeError(f"expected one kappa-m*.hdf5 from phono3py, found {[str(p) for p in written]}")

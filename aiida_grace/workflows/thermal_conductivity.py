@@ -1,0 +1,220 @@
+"""``grace.thermal_conductivity``: relax with symmetry kept, phono3py displacements, forces of all displaced
+supercells in one ``grace.evaluate`` job, fc2/fc3 and κ (Wigner, RTA) in one ``grace.kappa`` job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+from aiida import orm
+from aiida.engine import ToContext, WorkChain
+
+from ..calculations.evaluate import GraceEvaluateCalculation
+from ..calculations.kappa import GraceKappaCalculation
+from ..common.train_input import merge
+from ..data import GraceModelData
+from ..functions.phono3py import check_space_group, phono3py_displacements, space_group_number
+
+__all__ = ("GraceThermalConductivityWorkChain", "load_protocol", "parameters_from_info")
+
+PROTOCOL_FILE = Path(__file__).parent / "protocols" / "thermal_conductivity.yaml"
+REQUIRED = ("fc3_supercell", "fc2_supercell", "mesh")
+KNOWN = (*REQUIRED, "calculator", "distance", "symprec", "relax", "kappa", "space_group")
+
+
+def load_protocol(protocol: str | None = None, overrides: dict | None = None) -> dict:
+    """Inputs of ``protocol`` (default: the file's ``default_protocol``) with ``overrides`` merged on top."""
+    data = yaml.safe_load(PROTOCOL_FILE.read_text())
+    name = protocol or data["default_protocol"]
+    if name not in data["protocols"]:
+        raise ValueError(f"unknown protocol '{name}'; choose from {', '.join(data['protocols'])}")
+    chosen = {k: v for k, v in data["protocols"][name].items() if k != "description"}
+    return merge(merge(data["default_inputs"], chosen), overrides or {})
+
+
+def parameters_from_info(info: dict) -> dict:
+    """Supercells, q-mesh and space group from an ASE ``info`` as the phononDB extxyz has them
+    (``fc3_supercell``, ``fc2_supercell``, ``q_mesh``, ``symm.no``)."""
+    mapping = {"fc3_supercell": "fc3_supercell", "fc2_supercell": "fc2_supercell", "q_mesh": "mesh",
+               "symm.no": "space_group"}
+    out = {}
+    for key, name in mapping.items():
+        if key in info:
+            value = info[key]
+            out[name] = int(value) if name == "space_group" else np.asarray(value, dtype=int).tolist()
+    return out
+
+
+def validate_parameters(value, _):
+    settings = value.get_dict()
+    unknown = set(settings) - set(KNOWN)
+    if unknown:
+        return f"unknown parameter(s) {', '.join(sorted(unknown))}; known: {', '.join(KNOWN)}"
+    missing = [key for key in REQUIRED if key not in settings]
+    if missing:
+        return f"parameters need {', '.join(missing)} (from the structure's info or overrides)"
+    for key in ("fc3_supercell", "fc2_supercell"):
+        shape = np.shape(settings[key])
+        if shape not in ((3,), (3, 3)):
+            return f"{key} must be 3 integers or a 3×3 integer matrix, got {settings[key]!r}"
+
+
+def validate_inputs(inputs, _):
+    """The model covers the structure's elements; the structure is periodic in three directions."""
+    structure, model = inputs["structure"], inputs["model"]
+    missing = sorted({kind.symbol for kind in structure.kinds} - set(model.elements))
+    if missing:
+        return (f"structure <{structure.pk}> ({structure.get_formula()}) contains element(s) {', '.join(missing)} "
+                f"that model <{model.pk}> does not have (it has {', '.join(model.elements)})")
+    if not all(structure.pbc):
+        return "the structure must be periodic in all three directions"
+
+
+class GraceThermalConductivityWorkChain(WorkChain):
+    """Lattice thermal conductivity of one crystal with a GRACE model (phono3py, Wigner transport, RTA)."""
+
+    @classmethod
+    def get_builder_from_protocol(cls, code, model, structure, protocol=None, overrides=None, options=None):
+        """Builder for ``structure`` (StructureData, or ASE Atoms whose ``info`` gives supercells, q-mesh and
+        space group as in the phononDB extxyz); ``overrides`` merge over the protocol's ``parameters``."""
+        parameters = load_protocol(protocol)["parameters"]
+        if not isinstance(structure, orm.StructureData):
+            parameters = merge(parameters, parameters_from_info(structure.info))
+            structure = orm.StructureData(ase=structure)
+        builder = cls.get_builder()
+        builder.code, builder.model, builder.structure = code, model, structure
+        builder.parameters = orm.Dict(merge(parameters, overrides or {}))
+        if options:
+            builder.options = orm.Dict(options)
+        return builder
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input("code", valid_type=orm.AbstractCode, help="The aiida-grace driver Code (runs both jobs).")
+        spec.input("model", valid_type=GraceModelData, help="The GRACE model (float64 for 1%-level κ).")
+        spec.input("structure", valid_type=orm.StructureData, help="The unit cell (relaxed here first).")
+        spec.input("parameters", valid_type=orm.Dict, validator=validate_parameters,
+                   help="fc3_supercell, fc2_supercell, mesh (required); distance (Å), symprec, calculator, relax "
+                        "(grace.evaluate relax settings or null to skip), kappa (grace.kappa settings), "
+                        "space_group (expected; default: the input structure's). See the protocol YAML.")
+        spec.input("options", valid_type=orm.Dict, required=False,
+                   help="metadata.options for the grace.evaluate and grace.kappa jobs.")
+        spec.inputs.validator = validate_inputs
+
+        spec.outline(
+            cls.setup,
+            cls.relax,
+            cls.inspect_relaxation,
+            cls.displace,
+            cls.compute_forces,
+            cls.inspect_forces,
+            cls.solve_kappa,
+            cls.results,
+        )
+
+        spec.output("relaxed_structure", valid_type=orm.StructureData, help="The relaxed unit cell.")
+        spec.output("symmetry", valid_type=orm.Dict, help="Space group after relaxation against the expected one.")
+        spec.expose_outputs(GraceKappaCalculation, exclude=("remote_folder", "remote_stash", "retrieved"))
+        spec.default_output_node = "output_parameters"
+
+        # 4xx: a child job failed
+        spec.exit_code(401, "ERROR_RELAXATION_FAILED", message="the relaxation job <{pk}> failed: {message}")
+        spec.exit_code(402, "ERROR_FORCES_FAILED", message="the force job <{pk}> failed: {message}")
+        spec.exit_code(403, "ERROR_KAPPA_FAILED", message="the phono3py job <{pk}> failed: {message}")
+        # 5xx: quality (scores SRME = 2 in the κ_SRME benchmark)
+        spec.exit_code(501, "ERROR_SYMMETRY_BROKEN",
+                       message="the relaxation changed the space group from {reference} to {found}")
+
+    # -- steps -----------------------------------------------------------------------------------------
+    def setup(self):
+        self.ctx.parameters = self.inputs.parameters.get_dict()
+        self.ctx.structure = self.inputs.structure
+
+    def _options(self) -> dict:
+        return {"options": self.inputs.options.get_dict()} if "options" in self.inputs else {}
+
+    def relax(self):
+        relax = self.ctx.parameters.get("relax")
+        if not relax:
+            self.report("no relaxation asked for: using the input structure as it is")
+            return None
+        parameters = {"mode": "relax", "calculator": self.ctx.parameters.get("calculator", "tensorflow"),
+                      "relax": relax}
+        node = self.submit(GraceEvaluateCalculation, code=self.inputs.code, model=self.inputs.model,
+                           structures={"unitcell": self.inputs.structure}, parameters=orm.Dict(parameters),
+                           metadata={"call_link_label": "relax", **self._options()})
+        self.report(f"relaxing {self.inputs.structure.get_formula()} (symmetry fixed, fmax {relax.get('fmax')} "
+                    f"eV/Å) in <{node.pk}>")
+        return ToContext(relaxation=node)
+
+    def inspect_relaxation(self):
+        parameters = self.ctx.parameters
+        if "relaxation" in self.ctx:
+            node = self.ctx.relaxation
+            converged = node.exit_status == GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status
+            if not (node.is_finished_ok or converged):
+                return self.exit_codes.ERROR_RELAXATION_FAILED.format(pk=node.pk, message=node.exit_message)
+            if converged:
+                self.report(f"relaxation <{node.pk}> did not reach fmax within the step limit; going on with its "
+                            f"last structure (as the κ_SRME protocol does)")
+            self.ctx.structure = node.outputs.relaxed_structures.unitcell
+        self.out("relaxed_structure", self.ctx.structure)
+
+        symprec = float(parameters.get("symprec", 1e-5))
+        reference = parameters.get("space_group") or space_group_number(self.inputs.structure.get_ase(), symprec)
+        symmetry = check_space_group(self.ctx.structure, orm.Int(reference), orm.Float(symprec),
+                                     metadata={"call_link_label": "space_group"})
+        self.out("symmetry", symmetry)
+        if not symmetry["kept"]:
+            self.report(f"space group {symmetry['space_group']} after relaxation, expected {reference}: stopping")
+            return self.exit_codes.ERROR_SYMMETRY_BROKEN.format(reference=reference, found=symmetry["space_group"])
+        self.report(f"space group {reference} kept by the relaxation")
+
+    def displace(self):
+        parameters = self.ctx.parameters
+        settings = {"fc3_supercell": parameters["fc3_supercell"], "fc2_supercell": parameters["fc2_supercell"],
+                    "distance": float(parameters.get("distance", 0.03)),
+                    "symprec": float(parameters.get("symprec", 1e-5))}
+        outputs = phono3py_displacements(self.ctx.structure, orm.Dict(settings),
+                                         metadata={"call_link_label": "displacements"})
+        self.ctx.supercells, self.ctx.phono3py_yaml = outputs["supercells"], outputs["phono3py_yaml"]
+        roles = [atoms.info["phono3py_role"] for atoms in self.ctx.supercells.to_ase()]
+        self.ctx.counts = {"fc3": roles.count("fc3"), "fc2": roles.count("fc2")}
+        self.report(f"{self.ctx.counts['fc3']} fc3 and {self.ctx.counts['fc2']} fc2 displaced supercells "
+                    f"({settings['distance']} Å)")
+
+    def compute_forces(self):
+        parameters = {"mode": "static", "compute_stress": False,
+                      "calculator": self.ctx.parameters.get("calculator", "tensorflow")}
+        node = self.submit(GraceEvaluateCalculation, code=self.inputs.code, model=self.inputs.model,
+                           dataset=self.ctx.supercells, parameters=orm.Dict(parameters),
+                           metadata={"call_link_label": "forces", **self._options()})
+        self.report(f"forces of all {self.ctx.supercells.n_structures} displaced supercells in one job <{node.pk}>")
+        return ToContext(forces=node)
+
+    def inspect_forces(self):
+        node = self.ctx.forces
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_FORCES_FAILED.format(pk=node.pk, message=node.exit_message)
+
+    def solve_kappa(self):
+        kappa = dict(self.ctx.parameters.get("kappa", {}))
+        kappa["mesh"] = self.ctx.parameters["mesh"]
+        kappa["symprec"] = float(self.ctx.parameters.get("symprec", 1e-5))
+        node = self.submit(GraceKappaCalculation, code=self.inputs.code, phono3py_yaml=self.ctx.phono3py_yaml,
+                           forces=self.ctx.forces.outputs.output_dataset, parameters=orm.Dict(kappa),
+                           metadata={"call_link_label": "kappa", **self._options()})
+        self.report(f"fc2/fc3 and κ on a {'×'.join(map(str, kappa['mesh']))} mesh in <{node.pk}>")
+        return ToContext(kappa=node)
+
+    def results(self):
+        node = self.ctx.kappa
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_KAPPA_FAILED.format(pk=node.pk, message=node.exit_message)
+        self.out_many(self.exposed_outputs(node, GraceKappaCalculation))
+        summary = node.outputs.output_parameters
+        flag = " (imaginary modes!)" if summary["has_imaginary_modes"] else ""
+        self.report(f"κ_TOT = {', '.join(f'{k:.4g}' for k in summary['kappa_TOT_ave'])} W/m/K at "
+                    f"{summary['temperatures']} K{flag}")

@@ -1,0 +1,241 @@
+"""grace.thermal_conductivity and the κ_SRME metric.
+
+Fast: the SRME math (reference against itself, failure rules, a hand-computed case), the phono3py option
+names, the protocol. Slow: a real WorkChain run (real grace.evaluate and grace.kappa jobs, a tiny float64 model)
+against a plain phono3py script with the same model, structure, supercells, displacement and mesh.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiida import orm
+
+from aiida_grace.common.kappa_srme import (
+    FAILURE_SCORE,
+    has_imaginary_modes,
+    kappa_srme,
+    mode_kappa_total,
+    score,
+    sre,
+    srme,
+)
+from aiida_grace.driver.kappa import wigner_options
+
+PHONONDB = Path("/work/shared/data/phonondb")
+REFERENCE = PHONONDB / "kappas_phononDB_PBE_noNAC.json.gz"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+
+# -- the metric ------------------------------------------------------------------------------------------
+@pytest.mark.skipif(not REFERENCE.is_file(), reason="phononDB reference data not available")
+def test_dft_reference_scored_against_itself_is_zero():
+    data = json.load(gzip.open(REFERENCE))
+    scores = []
+    for key in data["mp_id"]:
+        modes, weights = np.asarray(data["mode_kappa_TOT_ave"][key])[0], np.asarray(data["weights"][key])
+        result = score(mode_kappa_ml=modes, mode_kappa_dft=modes, weights=weights)
+        assert result.kappa_dft == pytest.approx(data["kappa_TOT_ave"][key][0], rel=1e-9)
+        scores.append(result)
+    summary = kappa_srme(scores)
+    assert summary["n_materials"] == 103
+    assert summary["kappa_srme"] == 0.0 and summary["mean_sre"] == 0.0 and summary["n_failed"] == 0
+
+
+def test_each_failure_rule_scores_two():
+    modes, weights = np.array([[2.0], [4.0]]), np.array([1.0, 1.0])
+    failures = {
+        "symmetry": score(mode_kappa_ml=modes, mode_kappa_dft=modes, weights=weights, symmetry_broken=True),
+        "imaginary": score(mode_kappa_ml=modes, mode_kappa_dft=modes, weights=weights, imaginary_modes=True),
+        "missing": score(mode_kappa_ml=None, mode_kappa_dft=modes, weights=weights),
+        "nan": score(mode_kappa_ml=np.array([[np.nan], [4.0]]), mode_kappa_dft=modes, weights=weights),
+    }
+    for name, result in failures.items():
+        assert (result.sre, result.srme) == (FAILURE_SCORE, FAILURE_SCORE), name
+        assert result.failure
+    assert sre(None, 3.0) == FAILURE_SCORE and srme(None, modes, weights) == FAILURE_SCORE
+    assert kappa_srme([*failures.values(), score(mode_kappa_ml=modes, mode_kappa_dft=modes, weights=weights)]) == {
+        "kappa_srme": 1.6, "mean_sre": 1.6, "n_materials": 5, "n_failed": 4}
+
+
+def test_imaginary_mode_rule():
+    q = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    ok = np.array([[-0.005, 0.0, 0.0, 5.0, 5.0, 6.0], [1.0, 1.0, 2.0, 5.0, 5.0, 6.0]])
+    assert not has_imaginary_modes(ok, q)
+    acoustic = ok.copy()
+    acoustic[0, 0] = -0.02  # acoustic at Γ beyond −0.01 THz
+    optical = ok.copy()
+    optical[0, 3] = -1e-3  # optical at Γ
+    elsewhere = ok.copy()
+    elsewhere[1, 0] = -1e-6  # any negative away from Γ
+    for frequencies in (acoustic, optical, elsewhere):
+        assert has_imaginary_modes(frequencies, q)
+    assert not has_imaginary_modes(ok, q + np.array([1.0, 0.0, -1.0]))  # Γ of a neighbouring zone is Γ
+
+
+def test_hand_computed_sre_and_srme():
+    """κ̄_DFT = (2+4)/2 = 3, κ̄_ML = (3+1)/2 = 2: SRE = |2(2−3)/5| = 0.4; SRME = 2·((1+3)/2)/5 = 0.8."""
+    dft, ml, weights = np.array([[2.0], [4.0]]), np.array([[3.0], [1.0]]), np.array([1.0, 1.0])
+    result = score(mode_kappa_ml=ml, mode_kappa_dft=dft, weights=weights)
+    assert (result.kappa_ml, result.kappa_dft) == pytest.approx((2.0, 3.0), abs=1e-14)
+    assert result.sre == pytest.approx(0.4, abs=1e-14)
+    assert result.srme == pytest.approx(0.8, abs=1e-14)
+    # Voigt input: only xx, yy, zz enter the average
+    voigt = np.zeros((2, 1, 6))
+    voigt[..., :3] = ml[..., None]
+    voigt[..., 3:] = 100.0
+    assert srme(voigt, dft, weights) == pytest.approx(0.8, abs=1e-14)
+
+
+def test_mode_kappa_total_shares_coherence_by_heat_capacity():
+    """κ_P = (1, 2), κ_C[0,1] = κ_C[1,0] = 0.5, Cv = (1, 3): modes 1 + 2·0.5·1/4 = 1.25 and 2 + 2·0.5·3/4 = 2.75."""
+    kp = np.zeros((1, 2, 6))
+    kp[0, :, 0] = [1.0, 2.0]
+    kc = np.zeros((1, 2, 2, 6))
+    kc[0, 0, 1, 0] = kc[0, 1, 0, 0] = 0.5
+    kc[0, 0, 0, 0] = 7.0  # the diagonal is the population term's and must be ignored
+    total = mode_kappa_total(kp, kc, np.array([[1.0, 3.0]]))
+    assert total[0, :, 0] == pytest.approx([1.25, 2.75], abs=1e-14)
+    assert total.sum() == pytest.approx(1.0 + 2.0 + 0.5 + 0.5, abs=1e-14)
+    # Cv = 0 on both modes of a pair (0/0): the pair contributes nothing rather than NaN
+    assert np.isfinite(mode_kappa_total(kp, kc, np.zeros((1, 2)))).all()
+
+
+@pytest.mark.parametrize("version, expected", [
+    ("3.5.0", {"conductivity_type": "wigner"}),
+    ("3.25.1", {"conductivity_type": "MS-SMM19"}),
+    ("4.8.2", {"transport_type": "SMM19"}),
+])
+def test_wigner_option_follows_the_phono3py_version(version, expected):
+    assert wigner_options(version) == expected
+
+
+def test_protocol_takes_supercells_and_mesh_from_phonondb_info():
+    from ase.io import read
+
+    from aiida_grace.workflows.thermal_conductivity import load_protocol, parameters_from_info
+
+    atoms = read(PHONONDB / "phononDB-PBE-structures.extxyz", index=0)
+    info = parameters_from_info(atoms.info)
+    assert info == {"fc3_supercell": [[2, 0, 0], [0, 2, 0], [0, 0, 2]],
+                    "fc2_supercell": [[4, 0, 0], [0, 4, 0], [0, 0, 4]], "mesh": [19, 19, 19], "space_group": 225}
+    balanced, stringent = load_protocol()["parameters"], load_protocol("stringent")["parameters"]
+    assert balanced["distance"] == 0.03 and balanced["relax"]["fmax"] == 1e-4 and balanced["relax"]["steps"] == 300
+    assert balanced["relax"]["mask"] == [1, 1, 1, 0, 0, 0] and balanced["relax"]["fix_symmetry"]
+    assert stringent["distance"] == 0.01 and stringent["relax"]["mask"] == [1, 1, 1, 0, 0, 0]
+    with pytest.raises(ValueError, match="unknown protocol"):
+        load_protocol("sloppy")
+
+
+# -- end to end -------------------------------------------------------------------------------------------
+SMALL_CASE = {  # fcc Cu, conventional cell: fc3 in a 16-atom bcc-shaped supercell, fc2 in 32 atoms, 6³ mesh
+    "fc3_supercell": [[-1, 1, 1], [1, -1, 1], [1, 1, -1]],
+    "fc2_supercell": [2, 2, 2],
+    "mesh": [6, 6, 6],
+}
+
+
+@pytest.fixture(scope="module")
+def cu_unitcell():
+    from ase.build import bulk
+
+    return bulk("Cu", "fcc", a=3.63, cubic=True)
+
+
+@pytest.fixture(scope="module")
+def workchain_run(grace_codes, trained_model, cu_unitcell):
+    from aiida.engine import run_get_node
+
+    from aiida_grace.workflows.thermal_conductivity import GraceThermalConductivityWorkChain
+
+    builder = GraceThermalConductivityWorkChain.get_builder_from_protocol(
+        grace_codes["driver"], trained_model, cu_unitcell, overrides=SMALL_CASE)
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, (node.exit_status, node.exit_message)
+    return results, node
+
+
+@pytest.fixture(scope="module")
+def plain_run(trained_model, cu_unitcell, tmp_path_factory):
+    from plain_kappa import plain_kappa
+
+    model_dir = trained_model.export(tmp_path_factory.mktemp("model"))
+    return plain_kappa(model_dir / "final_model", cu_unitcell, **SMALL_CASE, distance=0.03)
+
+
+@pytest.mark.slow
+def test_workchain_kappa_equals_plain_phono3py(workchain_run, plain_run):
+    results, _ = workchain_run
+    kappa = results["kappa"]
+    assert np.abs(results["relaxed_structure"].cell - plain_run["relaxed"].cell.array).max() < 1e-5
+    assert kappa.get_array("kappa_TOT_ave")[0] > 0
+    np.testing.assert_allclose(kappa.get_array("kappa_TOT_ave"), plain_run["kappa_TOT_ave"], rtol=0.01)
+    scale = plain_run["kappa_TOT_ave"][0]
+    for key in ("kappa_P_RTA", "kappa_C", "kappa_TOT_RTA"):
+        np.testing.assert_allclose(kappa.get_array(key)[:, :3], plain_run[key][:, :3], rtol=0.01, atol=1e-3 * scale,
+                                   err_msg=key)
+    assert kappa.base.attributes.get("phono3py_version") == results["output_parameters"]["versions"]["phono3py"]
+    assert kappa.base.attributes.get("phonopy_version")
+
+
+@pytest.mark.slow
+def test_outputs_are_files_phono3py_reads(workchain_run, plain_run, tmp_path):
+    import h5py
+    from phono3py.file_IO import read_fc2_from_hdf5, read_fc3_from_hdf5
+
+    results, _ = workchain_run
+    for name in ("fc2", "fc3", "kappa_hdf5"):
+        (tmp_path / name).write_bytes(results[name].get_content(mode="rb"))
+        assert results[name].base.attributes.get("phono3py_version")
+    fc3, fc2 = read_fc3_from_hdf5(tmp_path / "fc3"), read_fc2_from_hdf5(tmp_path / "fc2")
+    assert fc3.shape == plain_run["fc3"].shape and fc2.shape == plain_run["fc2"].shape
+    np.testing.assert_allclose(fc2, plain_run["fc2"], atol=1e-3 * np.abs(plain_run["fc2"]).max())
+    with h5py.File(tmp_path / "kappa_hdf5") as handle:
+        weights = handle["weight"][:]
+        kappa_from_modes = handle["mode_kappa_TOT_ave"][0].sum() / weights.sum()
+        assert kappa_from_modes == pytest.approx(results["kappa"].get_array("kappa_TOT_ave")[0], rel=1e-10)
+        assert handle["mode_kappa_C"].shape[-2] == handle["mode_kappa_C"].shape[-3] == 3  # band pairs
+        assert weights.sum() == 6**3
+    assert results["symmetry"]["kept"] and results["symmetry"]["space_group"] == 225
+    parameters = results["output_parameters"]
+    assert isinstance(parameters["has_imaginary_modes"], bool)
+    bands = results["band_structure"].get_bands()
+    assert bands.shape[1] == 3 and np.isfinite(bands).all()
+    assert results["band_structure"].labels[0][1] == "G"
+    x, y = results["dos"].get_x()[1], results["dos"].get_y()[0][1]
+    assert np.trapezoid(y, x) == pytest.approx(3.0, rel=0.05)  # 3 modes per primitive cell
+    assert results["phonon_plot"].get_content(mode="rb")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_forces_trace_back_to_displacements_and_model(workchain_run, trained_model):
+    from aiida.common.links import LinkType
+
+    _, node = workchain_run
+    calls = {link.link_label: link.node for link in node.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all()}
+    forces_job, kappa_job = calls["forces"], calls["kappa"]
+    assert {"relax", "space_group", "displacements", "forces", "kappa"} <= set(calls)
+    displaced = forces_job.inputs.dataset
+    creator = displaced.creator
+    assert creator.process_label == "phono3py_displacements" and creator.pk == calls["displacements"].pk
+    assert creator.inputs.structure.uuid == calls["relax"].outputs.relaxed_structures.unitcell.uuid
+    assert forces_job.inputs.model.uuid == trained_model.uuid
+    assert kappa_job.inputs.forces.creator.pk == forces_job.pk
+    assert kappa_job.inputs.phono3py_yaml.creator.pk == creator.pk
+    # every displaced supercell came back labelled, in the same order, with the role phono3py gave it
+    sent, labelled = displaced.to_ase(), kappa_job.inputs.forces.to_ase()
+    assert len(sent) == len(labelled) == kappa_job.outputs.output_parameters["n_displacements_fc3"] + \
+        kappa_job.outputs.output_parameters["n_displacements_fc2"]
+    for before, after in zip(sent, labelled):
+        assert before.info["phono3py_role"] == after.info["phono3py_role"]
+        assert before.info["phono3py_index"] == after.info["phono3py_index"]
+        assert np.abs(before.positions - after.positions).max() < 1e-6
+        assert after.get_forces().shape == (len(after), 3)
+    # one batched job for all displacements, not one per supercell
+    assert sum(1 for c in node.called if c.process_label == "GraceEvaluateCalculation") == 2
