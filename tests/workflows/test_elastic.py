@@ -329,8 +329,10 @@ def test_relaxation_that_does_not_converge_ends_with_402(grace_codes, trained_mo
 
     structure = orm.StructureData(ase=bulk("Cu", "fcc", a=3.8))
     builder = GraceElasticWorkChain.get_builder_from_protocol(
-        grace_codes["driver"], trained_model, structure, protocol="fast", overrides={"relax": {"steps": 2}})
+        grace_codes["driver"], trained_model, structure, protocol="fast", overrides={"relax": {"steps": 2}},
+        options={"max_wallclock_seconds": 600})
     results, node = run_get_node(builder)
+    assert node.called[0].get_option("max_wallclock_seconds") == 600
     assert node.exit_status == GraceElasticWorkChain.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status == 402
     assert "did not reach fmax 0.001 eV/Å in 2 steps" in node.exit_message
     assert "elastic_tensor" not in results
