@@ -10,7 +10,7 @@ from aiida.engine import run_get_node
 pytest_plugins = ["aiida.tools.pytest_fixtures"]
 
 TINY_1L = {"lmax": 3, "n_rad_max": 16, "max_order": 3, "n_mlp_dens": 8, "n_rad_base": 8, "embedding_size": 16}
-TINY_FS = {"lmax": [4, 4, 3], "n_rad_max": [12, 8, 6], "embedding_size": 16, "n_rad_base": 8}
+TINY_FS = {"lmax": [4, 4, 3], "n_rad_max": [12, 8, 6], "max_order": 3, "embedding_size": 16, "n_rad_base": 8}
 LOSS_EFS = {
     "energy": {"weight": 1.0, "type": "huber", "delta": 0.01},
     "forces": {"weight": 5.0, "type": "huber", "delta": 0.01},

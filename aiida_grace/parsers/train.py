@@ -92,6 +92,7 @@ class GraceTrainParser(Parser):
             return self.exit_codes.ERROR_OUT_OF_MEMORY
         if not (root / "final_model" / "saved_model.pb").is_file():
             if self.node.exit_status == 120 or "DUE TO TIME LIMIT" in stderr:  # scheduler: out of walltime
+                self._attach_checkpoint(root)
                 return self.exit_codes.ERROR_OUT_OF_WALLTIME
             tail = (stderr or log).strip().splitlines()[-3:]
             return self.exit_codes.ERROR_MISSING_MODEL.format(detail=" | ".join(tail))
@@ -108,6 +109,15 @@ class GraceTrainParser(Parser):
         self.out("model", model)
         self.out("output_parameters", orm.Dict(self._summary(train, test, model)))
         return ExitCode(0)
+
+    def _attach_checkpoint(self, root: Path) -> None:
+        """Keep the best checkpoint so far (model.yaml + checkpoint) as the ``checkpoint`` output, if any."""
+        try:
+            checkpoint = GraceModelData(root, origin={"kind": "checkpoint", "calcjob_uuid": self.node.uuid})
+        except ModelFilesError:
+            return
+        if checkpoint.has_checkpoint:
+            self.out("checkpoint", checkpoint)
 
     def _model(self, root: Path, log: str, parameters: dict) -> GraceModelData:
         parent = self.node.inputs.parent_model if "parent_model" in self.node.inputs else None

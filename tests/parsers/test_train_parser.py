@@ -3,7 +3,7 @@
 import pytest
 from aiida import orm
 
-from conftest import make_dataset
+from conftest import make_dataset, write_fake_model
 
 LOG_HEAD = "2026-11-25 01:29:30,000 I - Number of trainable parameters: 1234\n"
 GOOD_EPOCH = ("2026-11-25 01:29:31,000 I - Iteration #1/3 TRAIN(TEST): total_loss: 1.5e-02 (8.2e-03) "
@@ -57,8 +57,19 @@ def test_no_final_model_without_walltime(parse_recorded, train_inputs, tmp_path)
     assert "Segmentation fault" in call.exit_message
 
 
-def test_no_final_model_after_walltime(parse_recorded, train_inputs, tmp_path):
+def test_walltime_keeps_the_checkpoint_for_a_restart(parse_recorded, train_inputs, tmp_path):
     retrieved = write(tmp_path / "r", {"log.txt": LOG_HEAD + GOOD_EPOCH, "train_metrics.yaml": METRICS,
                                        "gracemaker.err": "slurmstepd: error: *** JOB 12 CANCELLED DUE TO TIME LIMIT ***\n"})
-    _, call = parse_recorded("grace.train", train_inputs, retrieved)
+    write_fake_model(retrieved)  # model.yaml + checkpoints/ as gracemaker leaves them mid-training
+    (retrieved / "final_model" / "saved_model.pb").unlink()  # ... but no final SavedModel yet
+    outputs, call = parse_recorded("grace.train", train_inputs, retrieved)
     assert call.exit_status == 400
+    checkpoint = outputs["checkpoint"]
+    assert checkpoint.has_checkpoint and not checkpoint.has_saved_model
+    assert checkpoint.base.attributes.get("origin")["kind"] == "checkpoint"
+
+
+def test_walltime_without_any_checkpoint(parse_recorded, train_inputs, tmp_path):
+    retrieved = write(tmp_path / "r", {"log.txt": LOG_HEAD, "gracemaker.err": "CANCELLED DUE TO TIME LIMIT\n"})
+    outputs, call = parse_recorded("grace.train", train_inputs, retrieved)
+    assert call.exit_status == 400 and "checkpoint" not in outputs
