@@ -336,3 +336,20 @@ def test_relaxation_that_does_not_converge_ends_with_402(grace_codes, trained_mo
     assert node.exit_status == GraceElasticWorkChain.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status == 402
     assert "did not reach fmax 0.001 eV/Å in 2 steps" in node.exit_message
     assert "elastic_tensor" not in results
+
+
+@pytest.mark.slow
+def test_strained_ions_that_do_not_converge_end_with_404_and_the_batch_says_which(grace_codes, trained_model):
+    from aiida_grace.workflows.elastic import GraceElasticWorkChain
+    from aiida_grace.workflows.elastic_batch import GraceElasticBatchWorkChain
+
+    builder = GraceElasticBatchWorkChain.get_builder_from_protocol(
+        grace_codes["driver"], trained_model, {"hcp": orm.StructureData(ase=structures_to_test()["cu_hcp"])},
+        protocol="fast", overrides={"strained_relax": {"steps": 1, "fmax": 1e-6}})
+    results, node = run_get_node(builder)
+    assert node.exit_status == GraceElasticBatchWorkChain.exit_codes.ERROR_SOME_FAILED.status
+    child = node.called[0]
+    assert child.exit_status == GraceElasticWorkChain.exit_codes.ERROR_STRAINED_NOT_CONVERGED.status == 404
+    assert "did not reach fmax 1e-06 eV/Å in 1 steps" in child.exit_message
+    assert f"1 of 1 structures failed: hcp <{child.pk}> (404)" in node.exit_message
+    assert "elastic_tensors" not in results and "scores" not in results
