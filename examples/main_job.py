@@ -31,6 +31,9 @@ def make_datasets():
     finetune = emt_dataset(orm.List(["Cu", "Al", "Cu"]), orm.Int(24), orm.Int(2), orm.Float(0.12), orm.Float(0.05))
     held_out = emt_dataset(orm.List(["Cu", "Al"]), orm.Int(16), orm.Int(3), orm.Float(0.08), orm.Float(0.04))
     split = split_dataset(base, orm.Float(0.15), orm.Int(0))
+    for node, label in ((base, "Cu-Al EMT base"), (split["train"], "train"), (split["test"], "test"),
+                        (finetune, "Cu-rich hot (fine-tune)"), (held_out, "held-out")):
+        node.label = label
     return split["train"], split["test"], finetune, held_out
 
 
@@ -44,7 +47,7 @@ def train(codes, dataset, test, epochs, parent=None, finetune=None):
             "loss": {"energy": {"weight": 1.0, "type": "huber", "delta": 0.01},
                      "forces": {"weight": 5.0, "type": "huber", "delta": 0.01},
                      "stress": {"weight": 1.0, "type": "huber", "delta": 0.01}},
-            "opt_params": {"learning_rate": 0.01 if parent is None else 0.003},
+            "opt_params": {"learning_rate": 0.01},
             "batch_size": 4, "test_batch_size": 8,
         },
     }
@@ -75,10 +78,12 @@ def main():
           f"fine-tune <{finetune_set.pk}> {finetune_set.n_structures}, held-out <{held_out.pk}> {held_out.n_structures}")
 
     base, base_job = train(codes, train_set, test_set, args.epochs)
+    base["model"].label = "GRACE-1L tiny"
     print(f"trained  model <{base['model'].pk}> in job <{base_job.pk}> "
           f"({base['model'].base.attributes.get('n_parameters')} parameters)")
     tuned, tuned_job = train(codes, finetune_set, test_set, args.finetune_epochs, parent=base["model"],
                              finetune={"strategy": "frozen_2a"})
+    tuned["model"].label = "GRACE-1L tiny, fine-tuned 2a"
     print(f"fine-tuned model <{tuned['model'].pk}> in job <{tuned_job.pk}> (frozen weights, strategy 2a)")
 
     rows = []
@@ -86,6 +91,7 @@ def main():
         for set_name, dataset in (("held-out", held_out), ("fine-tune set", finetune_set)):
             results, node = evaluate(codes, model, dataset)
             errors = results["errors"].get_dict()
+            last_errors = results["errors"]
             rows.append((name, set_name, node.pk, 1000 * errors["energy_per_atom_mae"],
                          1000 * errors["forces_mae"], errors["stress_mae"]))
 
@@ -94,9 +100,10 @@ def main():
     for row in rows:
         print(f"{row[0]:<16} {row[1]:<14} {row[2]:>6} {row[3]:>15.2f} {row[4]:>12.1f} {row[5]:>10.3f}")
     print()
-    print("All processes:               verdi process list -a")
-    print(f"Provenance graph (PNG):      verdi node graph generate -f png -O main_job_graph.png {held_out.pk}")
-    print(f"Graph of the fine-tuned model: verdi node graph generate -f png -O model_graph.png {tuned['model'].pk}")
+    print("All processes:     verdi process list -a")
+    print(f"One job in detail: verdi process show {tuned_job.pk}")
+    print("Provenance graph from the EMT data to the fine-tuned model's errors on the fine-tune set:")
+    print(f"  verdi node graph generate -a 12 -d 0 -f png -O main_job_graph.png {last_errors.pk}")
 
 
 if __name__ == "__main__":

@@ -9,22 +9,14 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
-from ..common.evaluate_input import EvaluateSettingsError, validate_settings
+from ..common.evaluate_input import validate_settings
 from ..common.files import EVALUATE
 from ..common.model_files import FS_YAML, SAVED_MODEL
 from ..data import GraceDatasetData, GraceModelData
 from ..data.model import ModelIntegrityError
+from .validation import dict_port_validator
 
 __all__ = ("GraceEvaluateCalculation",)
-
-
-def validate_parameters(value, _):
-    if value is None:
-        return None
-    try:
-        validate_settings(value.get_dict())
-    except EvaluateSettingsError as exception:
-        return f"invalid evaluation parameters: {exception}"
 
 
 def structure_names(inputs) -> list[str]:
@@ -78,7 +70,8 @@ class GraceEvaluateCalculation(CalcJob):
                    help="Structures to evaluate; reference labels, if any, give the errors output.")
         spec.input_namespace("structures", valid_type=orm.StructureData, dynamic=True, required=False,
                              help="Alternatively, structures by name.")
-        spec.input("parameters", valid_type=orm.Dict, required=False, validator=validate_parameters,
+        spec.input("parameters", valid_type=orm.Dict, required=False,
+                   validator=dict_port_validator(validate_settings, "evaluation parameters"),
                    help="mode (static/relax), calculator (tensorflow/fs_cpp), relax settings; see "
                         "aiida_grace.common.evaluate_input.")
         spec.inputs.validator = validate_inputs

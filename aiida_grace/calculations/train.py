@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 
 import yaml
 from aiida import orm
@@ -10,7 +9,6 @@ from aiida.common import datastructures
 from aiida.engine import CalcJob
 
 from ..common.train_input import (
-    TrainParametersError,
     loss_labels,
     render_input,
     validate_parameters,
@@ -19,17 +17,9 @@ from ..common.train_input import (
 from ..data import GraceDatasetData, GraceModelData
 from ..data.model import ModelIntegrityError
 from ..common.files import TRAIN
+from .validation import dict_port_validator
 
 __all__ = ("GraceTrainCalculation",)
-
-
-def validate_parameters_port(value, _):
-    if value is None:
-        return None
-    try:
-        validate_parameters(value.get_dict())
-    except TrainParametersError as exception:
-        return f"invalid training parameters: {exception}"
 
 
 def _missing_labels(dataset: GraceDatasetData, needed: set[str]) -> set[str]:
@@ -100,7 +90,8 @@ class GraceTrainCalculation(CalcJob):
         spec.input("dataset", valid_type=GraceDatasetData, help="Training structures with labels.")
         spec.input("test_dataset", valid_type=GraceDatasetData, required=False,
                    help="Test structures; without it gracemaker holds out data.test_size of the training set.")
-        spec.input("parameters", valid_type=orm.Dict, required=False, validator=validate_parameters_port,
+        spec.input("parameters", valid_type=orm.Dict, required=False,
+                   validator=dict_port_validator(validate_parameters, "training parameters"),
                    help="gracemaker settings (seed, cutoff, data, potential, fit) and an optional finetune "
                         "section; see aiida_grace.common.train_input. Unknown keys are refused.")
         spec.input("parent_model", valid_type=GraceModelData, required=False,

@@ -13,9 +13,6 @@ from ..common.hashing import combined_sha256, sha256_file
 from ..common.model_files import (
     CHECKPOINT_DIR,
     CHECKPOINT_PREFIX,
-    FS_YAML,
-    MODEL_YAML,
-    SAVED_MODEL,
     ModelFiles,
     ModelFilesError,
     count_parameters,
@@ -201,6 +198,3 @@ def export_name(stored_name: str) -> str:
         return "checkpoints/checkpoint.best_test_loss" + stored_name[len(prefix):]
     return stored_name
 
-
-EXPORT_CHECKPOINT = "checkpoints/checkpoint.best_test_loss"
-EXPORT_NAMES = {"saved_model": SAVED_MODEL, "model_yaml": MODEL_YAML, "fs_yaml": FS_YAML, "checkpoint": EXPORT_CHECKPOINT}
