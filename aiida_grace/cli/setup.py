@@ -1,4 +1,4 @@
-"""``aiida-grace``: set up a profile and the Codes on this machine (more verbs come with the workflows)."""
+"""``aiida-grace setup``: a profile (SQLite + ZeroMQ) and the gracemaker/driver Codes on a computer."""
 
 from __future__ import annotations
 
@@ -64,12 +64,7 @@ def setup_codes(computer) -> dict:
     }
 
 
-@click.group()
-def cli():
-    """aiida-grace: GRACE interatomic potentials with AiiDA provenance."""
-
-
-@cli.command()
+@click.command()
 @click.option("--profile", "profile_name", default="grace", show_default=True, help="Profile to create or use.")
 @click.option("--computer", "computer_label", default="localhost", show_default=True)
 def setup(profile_name, computer_label):
@@ -83,6 +78,3 @@ def setup(profile_name, computer_label):
         click.echo(f"{name:>10}: {code.full_label} -> {code.filepath_executable}")
     click.echo(f"profile '{profile_name}' ready")
 
-
-if __name__ == "__main__":
-    cli()

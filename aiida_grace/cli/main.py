@@ -1,0 +1,23 @@
+"""The ``aiida-grace`` command group."""
+
+from __future__ import annotations
+
+import click
+
+from .dataset import dataset
+from .model import model
+from .results import plot, results
+from .setup import setup
+
+
+@click.group()
+@click.version_option(package_name="aiida-grace")
+def cli():
+    """aiida-grace: GRACE interatomic potentials with AiiDA provenance.
+
+    Every command but `setup` works on the profile named by --profile or AIIDA_PROFILE, else the default one.
+    """
+
+
+for command in (setup, model, dataset, results, plot):
+    cli.add_command(command)
