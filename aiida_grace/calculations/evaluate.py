@@ -14,9 +14,12 @@ from ..common.files import EVALUATE
 from ..common.model_files import FS_YAML, SAVED_MODEL
 from ..data import GraceDatasetData, GraceModelData
 from ..data.model import ModelIntegrityError
+from .caching import ReusedOnlyIfFinishedOk
 from .validation import dict_port_validator
 
 __all__ = ("GraceEvaluateCalculation",)
+
+PARTIAL = "results.partial.extxyz"  # the driver's finished structures so far (grace_index in info)
 
 
 def structure_names(inputs) -> list[str]:
@@ -55,7 +58,7 @@ def validate_inputs(inputs, _):
         return str(exception)
 
 
-class GraceEvaluateCalculation(CalcJob):
+class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
     """Evaluate a whole set of structures with one GRACE model in one process (static or relaxation)."""
 
     @classmethod
@@ -74,6 +77,9 @@ class GraceEvaluateCalculation(CalcJob):
                    validator=dict_port_validator(validate_settings, "evaluation parameters"),
                    help="mode (static/relax), calculator (tensorflow/fs_cpp), relax settings; see "
                         "aiida_grace.common.evaluate_input.")
+        spec.input("parent_folder", valid_type=orm.RemoteData, required=False,
+                   help="Remote folder of an interrupted grace.evaluate job with the same structures: its "
+                        "finished structures (results.partial.extxyz) are copied and not computed again.")
         spec.inputs.validator = validate_inputs
 
         spec.output("output_dataset", valid_type=GraceDatasetData,
@@ -130,6 +136,10 @@ class GraceEvaluateCalculation(CalcJob):
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
         calcinfo.local_copy_list = local_copy_list
+        if "parent_folder" in self.inputs:  # the driver resumes: structures in the partial file are skipped
+            remote = self.inputs.parent_folder
+            calcinfo.remote_copy_list = [
+                (remote.computer.uuid, f"{remote.get_remote_path()}/{PARTIAL}", PARTIAL)]
         calcinfo.retrieve_list = [EVALUATE.results, EVALUATE.summary, EVALUATE.stdout, EVALUATE.stderr,
-                                  "results.partial.extxyz"]
+                                  PARTIAL]
         return calcinfo

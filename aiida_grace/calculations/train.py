@@ -17,6 +17,7 @@ from ..common.train_input import (
 from ..data import GraceDatasetData, GraceModelData
 from ..data.model import ModelIntegrityError
 from ..common.files import TRAIN
+from .caching import ReusedOnlyIfFinishedOk
 from .validation import dict_port_validator
 
 __all__ = ("GraceTrainCalculation",)
@@ -71,7 +72,7 @@ def exports_fs_yaml(inputs) -> bool:
     return wants_fs_export(parameters, parent.base.attributes.get("architecture") if parent is not None else None)
 
 
-class GraceTrainCalculation(CalcJob):
+class GraceTrainCalculation(ReusedOnlyIfFinishedOk, CalcJob):
     """Train or fine-tune a GRACE model with the real ``gracemaker``.
 
     The driver (``aiida-grace-driver``) first turns the datasets into gracemaker's pandas pickles; then

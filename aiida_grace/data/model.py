@@ -94,6 +94,19 @@ class GraceModelData(Data):
         return node.store()
 
     @classmethod
+    def from_archive(cls, archive, *, preset=None, label=None):
+        """Import a model from a .tar, .tar.gz/.tgz or .zip archive and store it (deduplicated like
+        ``from_directory``). Members with absolute paths, ``..`` or links are refused before anything is
+        written (``aiida_grace.common.archives.safe_extract``)."""
+        from ..common.archives import safe_extract
+
+        archive = Path(archive)
+        with tempfile.TemporaryDirectory() as tmp:
+            root = safe_extract(archive, tmp)
+            origin = {"kind": "archive", "path": str(archive.resolve()), "archive_sha256": sha256_file(archive)}
+            return cls.from_directory(root, origin=origin, preset=preset, label=label)
+
+    @classmethod
     def from_cache(cls, name: str, cache_dir: str | os.PathLike | None = None):
         """Import a foundation model by name from a local GRACE cache (``$GRACE_CACHE``, else ~/.cache/grace).
 

@@ -76,6 +76,8 @@ class GraceTrainParser(Parser):
         if not log_path.is_file():
             if OOM.search(stderr):
                 return self.exit_codes.ERROR_OUT_OF_MEMORY
+            if self._out_of_walltime(root, stderr):  # stopped before gracemaker wrote anything
+                return self.exit_codes.ERROR_OUT_OF_WALLTIME
             tail = (stderr or stdout).strip().splitlines()[-3:]
             return self.exit_codes.ERROR_MISSING_LOG.format(detail=" | ".join(tail))
         log = log_path.read_text(errors="replace")
@@ -91,7 +93,7 @@ class GraceTrainParser(Parser):
         if OOM.search(stderr) or OOM.search(log):
             return self.exit_codes.ERROR_OUT_OF_MEMORY
         if not (root / "final_model" / "saved_model.pb").is_file():
-            if self.node.exit_status == 120 or "DUE TO TIME LIMIT" in stderr:  # scheduler: out of walltime
+            if self._out_of_walltime(root, stderr):
                 self._attach_checkpoint(root)
                 return self.exit_codes.ERROR_OUT_OF_WALLTIME
             tail = (stderr or log).strip().splitlines()[-3:]
@@ -109,6 +111,15 @@ class GraceTrainParser(Parser):
         self.out("model", model)
         self.out("output_parameters", orm.Dict(self._summary(train, test, model)))
         return ExitCode(0)
+
+    def _out_of_walltime(self, root: Path, stderr: str) -> bool:
+        """The scheduler stopped the job at its time limit: exit status 120 from the scheduler parser, or
+        slurmstepd's "CANCELLED AT ... DUE TO TIME LIMIT" in the job's stderr (where SLURM writes it)."""
+        if self.node.exit_status == 120:
+            return True
+        scheduler_stderr = root / (self.node.get_option("scheduler_stderr") or "_scheduler-stderr.txt")
+        text = stderr + (scheduler_stderr.read_text(errors="replace") if scheduler_stderr.is_file() else "")
+        return "DUE TO TIME LIMIT" in text
 
     def _attach_checkpoint(self, root: Path) -> None:
         """Keep the best checkpoint so far (model.yaml + checkpoint) as the ``checkpoint`` output, if any."""

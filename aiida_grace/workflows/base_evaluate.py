@@ -1,0 +1,83 @@
+"""``grace.base_evaluate``: ``grace.evaluate`` that continues after a walltime with the structures not yet done."""
+
+from __future__ import annotations
+
+import io
+
+from aiida.common import AttributeDict
+from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+
+from ..calculations.evaluate import PARTIAL, GraceEvaluateCalculation
+from .base_train import walltime_doubled
+
+__all__ = ("GraceBaseEvaluateWorkChain", "count_finished")
+
+
+def count_finished(node) -> int:
+    """Structures a grace.evaluate job finished before it stopped (frames of its retrieved partial file)."""
+    from ase.io import read
+
+    if "retrieved" not in node.outputs or PARTIAL not in node.outputs.retrieved.base.repository.list_object_names():
+        return 0
+    content = node.outputs.retrieved.base.repository.get_object_content(PARTIAL)
+    return len(read(io.StringIO(content), index=":", format="extxyz")) if content.strip() else 0
+
+
+class GraceBaseEvaluateWorkChain(BaseRestartWorkChain):
+    """Run ``grace.evaluate`` until every structure is done.
+
+    - 400 walltime: a new job on the same inputs with ``parent_folder`` = the stopped job's remote folder;
+      it copies the finished structures (``results.partial.extxyz``) and computes only the others, so the
+      last job returns the complete, ordered results and the graph shows which job it continued. When the
+      stopped job finished no structure beyond what it was given, the walltime is doubled instead.
+    - 410 relaxations not converged: not retried (the same settings give the same result); the outputs are
+      attached and the work chain exits 410.
+    """
+
+    _process_class = GraceEvaluateCalculation
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.expose_inputs(GraceEvaluateCalculation, namespace="evaluate")
+        spec.expose_outputs(GraceEvaluateCalculation)
+        spec.outline(
+            cls.setup,
+            while_(cls.should_run_process)(
+                cls.run_process,
+                cls.inspect_process,
+            ),
+            cls.results,
+        )
+        # 4xx: recoverable by a person, not automatically
+        spec.exit_code(410, "ERROR_RELAXATION_NOT_CONVERGED",
+                       message="relaxations did not converge: {message}; raise relax.steps or loosen fmax")
+
+    def setup(self):
+        super().setup()
+        self.ctx.inputs = AttributeDict(self.exposed_inputs(GraceEvaluateCalculation, "evaluate"))
+        self.ctx.inputs.setdefault("metadata", {}).setdefault("options", {})
+        self.ctx.finished = 0
+
+    @process_handler(priority=600, exit_codes=GraceEvaluateCalculation.exit_codes.ERROR_OUT_OF_WALLTIME)
+    def handle_out_of_walltime(self, node):
+        """Continue with the structures not yet done; double the walltime when the job finished none."""
+        finished = count_finished(node)
+        if finished > self.ctx.finished:
+            self.ctx.finished = finished
+            self.ctx.inputs.parent_folder = node.outputs.remote_folder
+            self.report(f"{node.process_label}<{node.pk}> hit the walltime after {finished} structures: "
+                        f"continuing with the others (parent_folder RemoteData<{node.outputs.remote_folder.pk}>)")
+        else:
+            walltime = walltime_doubled(self.ctx.inputs["metadata"]["options"])
+            self.report(f"{node.process_label}<{node.pk}> hit the walltime with no new structure done: running "
+                        f"again with max_wallclock_seconds={walltime}")
+        return ProcessHandlerReport(do_break=True)
+
+    @process_handler(priority=400, exit_codes=GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED)
+    def handle_relaxation_not_converged(self, node):
+        """Stop without a rerun, keeping the outputs (relaxed structures, labels) of the job."""
+        self.ctx.is_finished = True
+        self.results()
+        return ProcessHandlerReport(True, self.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.format(
+            message=node.exit_message))
