@@ -8,28 +8,35 @@ option names (:func:`aiida_grace.driver.kappa.wigner_options`, :func:`~aiida_gra
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
 RELAX = {"fmax": 1e-4, "steps": 300, "mask": [1, 1, 1, 0, 0, 0], "symprec": 1e-5}
 
 
-def plain_kappa(model_path, atoms, *, fc3_supercell, fc2_supercell, mesh, distance=0.03, relax=RELAX,
+def plain_kappa(model, atoms, *, fc3_supercell, fc2_supercell, mesh, distance=0.03, relax=RELAX,
                 temperatures=(300.0,), symprec=1e-5) -> dict:
     """Relax ``atoms`` (FIRE, FrechetCellFilter with ``mask``, FixSymmetry), then κ (Wigner, RTA, isotopes,
-    boundary mfp 1e6 µm) with ``TPCalculator(model_path)``. Returns κ arrays (W/m/K), the relaxed Atoms, the
-    number of displaced supercells and the wall time (s)."""
+    boundary mfp 1e6 µm) with ``TPCalculator(model)`` (a SavedModel path) or ``model`` itself (an ASE
+    calculator). Returns κ arrays (W/m/K), mode κ_TOT averaged over xx, yy, zz with the q-point weights, the
+    relaxed Atoms, fc2/fc3, the number of displaced supercells and the wall time (s)."""
     from ase.constraints import FixSymmetry
     from ase.filters import FrechetCellFilter
     from ase.optimize import FIRE
     from phono3py import Phono3py
     from phonopy.structure.atoms import PhonopyAtoms
-    from tensorpotential.calculator import TPCalculator
 
+    from aiida_grace.common.kappa_srme import mode_kappa_total, voigt_average
     from aiida_grace.driver.kappa import wigner_options, wigner_results
 
     start = time.perf_counter()
-    calc = TPCalculator(str(model_path))
+    if isinstance(model, (str, Path)):
+        from tensorpotential.calculator import TPCalculator
+
+        calc = TPCalculator(str(model))
+    else:
+        calc = model
     atoms = atoms.copy()
     atoms.calc = calc
     if relax:
@@ -64,12 +71,17 @@ def plain_kappa(model_path, atoms, *, fc3_supercell, fc2_supercell, mesh, distan
     ph3.run_phonon_solver()
     ph3.run_thermal_conductivity(temperatures=list(temperatures), is_isotope=True, boundary_mfp=1e6,
                                  **wigner_options())
-    results = wigner_results(ph3.thermal_conductivity)
+    conductivity = ph3.thermal_conductivity
+    results = wigner_results(conductivity)
+    mode_tot = mode_kappa_total(results["mode_kappa_P_RTA"], results["mode_kappa_C"], results["heat_capacity"])
     n_cells = sum(c is not None for c in ph3.supercells_with_displacements) + len(
         ph3.phonon_supercells_with_displacements)
     return {
         "kappa_P_RTA": results["kappa_P_RTA"], "kappa_C": results["kappa_C"],
         "kappa_TOT_RTA": results["kappa_TOT_RTA"], "kappa_TOT_ave": results["kappa_TOT_RTA"][:, :3].mean(axis=1),
+        "mode_kappa_TOT_ave": voigt_average(mode_tot), "weights": np.asarray(conductivity.grid_weights),
+        "qpoints": np.asarray(conductivity.qpoints), "frequencies": np.asarray(conductivity.frequencies), "heat_capacity": results["heat_capacity"],
+        "temperatures": np.asarray(temperatures, dtype=float),
         "relaxed": atoms, "fc2": ph3.fc2, "fc3": ph3.fc3, "n_supercells": n_cells,
         "seconds": time.perf_counter() - start,
     }

@@ -239,3 +239,97 @@ def test_forces_trace_back_to_displacements_and_model(workchain_run, trained_mod
         assert after.get_forces().shape == (len(after), 3)
     # one batched job for all displacements, not one per supercell
     assert sum(1 for c in node.called if c.process_label == "GraceEvaluateCalculation") == 2
+
+
+# -- grace.kappa on its own: prepare, the real driver on EMT forces, the parser (fast, no TensorFlow) -----------
+@pytest.fixture
+def emt_kappa_inputs(grace_codes):
+    """Displacements from the real calcfunction for fcc Cu, labelled with EMT forces."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from aiida_grace.common.structures import with_labels
+    from aiida_grace.data import GraceDatasetData
+    from aiida_grace.functions.phono3py import phono3py_displacements
+
+    structure = orm.StructureData(ase=bulk("Cu", "fcc", a=3.61, cubic=True))
+    outputs = phono3py_displacements(structure, orm.Dict({"fc3_supercell": SMALL_CASE["fc3_supercell"],
+                                                          "fc2_supercell": SMALL_CASE["fc2_supercell"],
+                                                          "distance": 0.03, "symprec": 1e-5}))
+    labelled = []
+    for atoms in outputs["supercells"].to_ase():
+        atoms.calc = EMT()
+        labelled.append(with_labels(atoms, forces=atoms.get_forces()))
+    return {"code": grace_codes["driver"], "phono3py_yaml": outputs["phono3py_yaml"],
+            "forces": GraceDatasetData(labelled).store(),
+            "parameters": orm.Dict({"mesh": SMALL_CASE["mesh"], "band_npoints": 30, "dos_mesh": [8, 8, 8]})}
+
+
+def test_kappa_job_driver_and_parser_match_plain_phono3py(emt_kappa_inputs, prepare_calc_job, parse_recorded):
+    """The job's files, the real driver and the parser give the κ of phono3py called directly on the same forces.
+
+    The same forces: phono3py's κ is not continuous at exactly symmetric forces (degenerate modes; 1e-8 eV/Å of
+    noise, the precision of extxyz labels, moves this EMT κ by 0.9%), so the reference reads the stored labels too.
+    """
+    import yaml
+    from phono3py import Phono3py
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    from aiida_grace.common.files import KAPPA
+    from aiida_grace.driver.kappa import run, wigner_options
+
+    calcinfo, sandbox = prepare_calc_job("grace.kappa", emt_kappa_inputs)
+    assert calcinfo.codes_info[0].cmdline_params == ["kappa", KAPPA.settings]
+    assert {target for _, _, target in calcinfo.local_copy_list} == {KAPPA.phono3py_yaml, KAPPA.forces}
+    settings = yaml.safe_load((sandbox / KAPPA.settings).read_text())
+    assert settings["mesh"] == [6, 6, 6] and settings["boundary_mfp"] == 1e6 and settings["is_isotope"] is True
+    # what the job would copy in, then the real driver
+    (sandbox / KAPPA.phono3py_yaml).write_bytes(emt_kappa_inputs["phono3py_yaml"].get_content(mode="rb"))
+    (sandbox / KAPPA.forces).write_text(emt_kappa_inputs["forces"].base.repository.get_object_content("dataset.extxyz"))
+    run(settings, sandbox)
+    outputs, call = parse_recorded("grace.kappa", emt_kappa_inputs, sandbox)
+    assert call.exit_status == 0, call.exit_message
+
+    atoms = emt_kappa_inputs["forces"].to_ase()
+    unit = emt_kappa_inputs["phono3py_yaml"].creator.inputs.structure.get_ase()
+    ph3 = Phono3py(PhonopyAtoms(symbols=unit.get_chemical_symbols(), cell=unit.cell.array,
+                                scaled_positions=unit.get_scaled_positions()),
+                   supercell_matrix=SMALL_CASE["fc3_supercell"], phonon_supercell_matrix=SMALL_CASE["fc2_supercell"],
+                   primitive_matrix="auto")
+    ph3.generate_displacements(distance=0.03, is_plusminus="auto")
+    ph3.forces = [a.get_forces() for a in atoms if a.info["phono3py_role"] == "fc3"]
+    ph3.phonon_forces = [a.get_forces() for a in atoms if a.info["phono3py_role"] == "fc2"]
+    ph3.mesh_numbers = SMALL_CASE["mesh"]
+    ph3.produce_fc2(symmetrize_fc2=True)
+    ph3.produce_fc3(symmetrize_fc3r=True)
+    ph3.init_phph_interaction(symmetrize_fc3q=False)
+    ph3.run_thermal_conductivity(temperatures=[300.0], is_isotope=True, boundary_mfp=1e6, **wigner_options())
+    direct = ph3.thermal_conductivity
+    kappa = outputs["kappa"]
+    np.testing.assert_allclose(kappa.get_array("kappa_TOT_RTA")[0, :3], direct.kappa[0, 0, :3], rtol=1e-8)
+    np.testing.assert_allclose(kappa.get_array("kappa_P_RTA")[0, :3], direct.kappa_intra[0, 0, :3], rtol=1e-8)
+    assert 5 < kappa.get_array("kappa_TOT_ave")[0] < 30  # EMT Cu, phonons only: ~13 W/m/K
+    assert not outputs["output_parameters"]["has_imaginary_modes"]
+    assert outputs["output_parameters"]["versions"]["phono3py"] == kappa.base.attributes.get("phono3py_version")
+
+
+def test_kappa_parser_reports_the_driver_error(emt_kappa_inputs, parse_recorded, tmp_path):
+    (tmp_path / "driver.err").write_text("Traceback ...\nValueError: no forces for 2 fc3 supercell(s), first [0, 1]\n")
+    outputs, call = parse_recorded("grace.kappa", emt_kappa_inputs, tmp_path)
+    assert call.exit_status == 301 and "no forces for 2 fc3 supercell(s)" in call.exit_message
+    assert "kappa" not in outputs
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"meshh": [4, 4, 4]}, "unknown κ setting"),
+    ({"mesh": [4, 4]}, "mesh must be three positive integers"),
+    ({"boundary_mfp": "1.0e6"}, "boundary_mfp must be a number"),
+    ({"temperatures": [-1.0]}, "temperatures must be"),
+])
+def test_kappa_job_refuses_bad_settings(emt_kappa_inputs, parameters, message):
+    from aiida.engine import run_get_node
+
+    from aiida_grace.calculations.kappa import GraceKappaCalculation
+
+    with pytest.raises(ValueError, match=message):
+        run_get_node(GraceKappaCalculation, **{**emt_kappa_inputs, "parameters": orm.Dict(parameters)})
