@@ -82,11 +82,14 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
     done = _resume(workdir / PARTIAL, len(structures))
     order = sorted(range(len(structures)), key=lambda i: (len(structures[i]), i))
     compute_start = time.perf_counter()
+    seconds = [None] * len(structures)  # wall time of each structure (s), first calls include XLA compilation
     with open(workdir / PARTIAL, "a") as partial:
         for index in order:
             if index in done:
                 continue
+            started = time.perf_counter()
             result = evaluate_one(structures[index], calc, settings)
+            seconds[index] = time.perf_counter() - started
             result.info["grace_index"] = index
             write(partial, result, format="extxyz")
             partial.flush()
@@ -108,6 +111,7 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
         "load_seconds": load_seconds,
         "compute_seconds": compute_seconds,
         "seconds_per_atom": compute_seconds / max(1, sum(len(a) for a in structures)),
+        "structure_seconds": seconds,
     }
     (workdir / EVALUATE.summary).write_text(json.dumps(summary, indent=1))
     return summary

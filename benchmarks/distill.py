@@ -1,0 +1,146 @@
+"""Speed of a distilled GRACE-FS student (C++ evaluator) against a GRACE-2L teacher (TensorFlow), per atom.
+
+The paper (section "Model distillation") reports 34.48 ms/atom/core for GRACE-2L and 0.56 ms/atom/core for
+GRACE-FS in C++: ~70x. Cost per atom depends on the architecture, not on the weights, so both models are built
+untrained at the paper's sizes:
+
+- teacher: GRACE_2LAYER_latest "small" settings = Table III's "2L" (rcut 6 Å, 8 Chebyshev functions, 32 radial
+  functions, lmax 4, product order 4, 12+1 densities, 128-dim embedding), 89 elements, float64;
+- student: the FS preset at its full default size and a smaller one (the ``balanced`` protocol's student),
+  elements of the cells, float64.
+
+Both are timed with aiida-grace's own compute-side driver (what ``grace.evaluate`` and the ``grace.distill``
+speed step run), each in its own process, on the same cells: a random Cu/Al/Ni fcc alloy of 256 atoms (and 500),
+``REPEATS`` timed evaluations (energy, forces, stress) after one warm-up.
+
+    .venv/bin/python benchmarks/distill.py [--atoms 256 500] [--repeats 3] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ELEMENTS = ("Cu", "Al", "Ni")
+TEACHER = {"preset": "GRACE_2LAYER_latest", "kwargs": {"lmax": [4, 3], "max_order": 4, "indicator_lmax": 1,
+                                                       "n_rad_max": [32, 32], "prod_func_n_max": [32, 32],
+                                                       "n_mlp_dens": 12, "n_rad_base": 8}}
+STUDENTS = {
+    "FS (preset full size)": {"preset": "FS", "kwargs": {}},
+    "FS (balanced protocol)": {"preset": "FS", "kwargs": {"lmax": [5, 5, 4], "n_rad_max": [16, 12, 8],
+                                                          "max_order": 3, "embedding_size": 32, "n_rad_base": 12}},
+}
+BUILD = r'''
+import sys, json, yaml
+import tensorpotential  # noqa: F401  (sets TF up before it is imported)
+import tensorflow as tf
+from ase.data import chemical_symbols
+from tensorpotential.cli.prepare import construct_model
+from tensorpotential.tensorpot import TensorPotential
+
+spec = json.loads(sys.argv[1])
+elements = chemical_symbols[1:90] if spec["all_elements"] else spec["elements"]
+pot, _ = construct_model({"preset": spec["preset"], "kwargs": spec["kwargs"]},
+                         element_map={s: i for i, s in enumerate(sorted(elements))}, rcut=6.0)
+tp = TensorPotential(potential=pot, param_dtype=tf.float64, seed=1)
+n = int(sum(v.numpy().size for v in tp.model.trainable_variables))
+tp.save_model_with_aux_computes(exact_path=spec["out"] + "/final_model")
+if spec["preset"] == "FS":
+    tp.export_to_yaml(spec["out"] + "/FS_model.yaml")
+print(json.dumps({"n_parameters": n}))
+'''
+
+
+def build_model(name: str, spec: dict, folder: Path, all_elements: bool) -> dict:
+    """Build an untrained model in a separate TF process; returns its folder and parameter count."""
+    out = folder / name.replace(" ", "_").replace("(", "").replace(")", "")
+    out.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps({**spec, "out": str(out), "elements": list(ELEMENTS), "all_elements": all_elements})
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, "-c", BUILD, payload], capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f"building {name} failed:\n{run.stderr[-3000:]}")
+    info = json.loads(run.stdout.strip().splitlines()[-1])
+    print(f"built {name}: {info['n_parameters']:,} parameters in {time.perf_counter() - started:.0f} s", flush=True)
+    return {"folder": out, **info}
+
+
+def cells(n_atoms: int, repeats: int, seed: int = 1) -> list:
+    """``repeats`` + 1 copies of one random Cu/Al/Ni fcc alloy with at least ``n_atoms`` atoms, rattled."""
+    from ase.build import bulk
+
+    from aiida_grace.common.distill import supercell_to
+
+    rng = np.random.default_rng(seed)
+    atoms = supercell_to(bulk("Cu", "fcc", a=3.7, cubic=True), n_atoms)
+    atoms.set_chemical_symbols(list(rng.choice(ELEMENTS, size=len(atoms))))
+    atoms.positions += rng.normal(0, 0.05, size=atoms.positions.shape)
+    return [atoms.copy() for _ in range(repeats + 1)]
+
+
+def time_model(folder: Path, calculator: str, structures: list, workdir: Path) -> dict:
+    """Evaluate ``structures`` with the driver in its own process; warm time per atom (s/atom)."""
+    from ase.io import write
+
+    from aiida_grace.common.distill import warm_seconds_per_atom
+    from aiida_grace.common.evaluate_input import validate_settings
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    write(workdir / "structures.extxyz", structures, format="extxyz")
+    settings = validate_settings({"calculator": calculator})
+    settings["model"] = {"saved_model": str(folder / "final_model"), "fs_yaml": str(folder / "FS_model.yaml")}
+    (workdir / "evaluate.yaml").write_text(yaml.safe_dump(settings))
+    driver = Path(sys.executable).parent / "aiida-grace-driver"
+    run = subprocess.run([str(driver), "evaluate", str(workdir / "evaluate.yaml")], capture_output=True, text=True,
+                         env={**os.environ, "GRACE_NO_UPDATE_CHECK": "1"})
+    if run.returncode:
+        raise RuntimeError(f"evaluation failed:\n{run.stderr[-3000:]}")
+    summary = json.loads((workdir / "summary.json").read_text())
+    return {"seconds_per_atom": warm_seconds_per_atom(summary["structure_seconds"], len(structures[0])),
+            "first_seconds": summary["structure_seconds"][0], "load_seconds": summary["load_seconds"]}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--atoms", type=int, nargs="+", default=[256, 500])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=None, help="folder for the models and runs (default: temporary)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp)
+        teacher = build_model("teacher 2L", TEACHER, root, all_elements=True)
+        students = {name: build_model(name, spec, root, all_elements=False) for name, spec in STUDENTS.items()}
+        rows = []
+        for n_atoms in args.atoms:
+            structures = cells(n_atoms, args.repeats)
+            size = len(structures[0])
+            t = time_model(teacher["folder"], "tensorflow", structures, root / f"run_teacher_{size}")
+            for name, student in students.items():
+                s = time_model(student["folder"], "fs_cpp", structures, root / f"run_{name[:12]}_{size}".replace(" ", "_"))
+                rows.append((size, name, student["n_parameters"], t["seconds_per_atom"], s["seconds_per_atom"]))
+                print(f"  {size} atoms, {name}: teacher {t['seconds_per_atom'] * 1e3:.2f} ms/atom, student "
+                      f"{s['seconds_per_atom'] * 1e3:.3f} ms/atom", flush=True)
+
+    print(f"\nteacher: GRACE-2L (Table III '2L'), 89 elements, {teacher['n_parameters']:,} parameters, TensorFlow "
+          f"(TPCalculator); students in C++ (python-ace PyGRACEFSCalculator); float64; {os.cpu_count()} cores; "
+          f"warm median of {args.repeats} evaluations (energy, forces, stress)")
+    print(f"{'atoms':>5} | {'student':<24} | {'params':>8} | {'teacher ms/atom':>15} | {'student ms/atom':>15} | "
+          f"{'speedup':>7}")
+    print("-" * 88)
+    for size, name, n_parameters, teacher_time, student_time in rows:
+        print(f"{size:>5} | {name:<24} | {n_parameters:>8,} | {teacher_time * 1e3:>15.2f} | {student_time * 1e3:>15.3f} | "
+              f"{teacher_time / student_time:>6.0f}x")
+
+
+if __name__ == "__main__":
+    main()
