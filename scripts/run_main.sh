@@ -8,6 +8,6 @@ VENV="${AIIDA_GRACE_VENV:-$ROOT/.venv}"
 export AIIDA_PATH="${AIIDA_PATH:-$ROOT/.aiida}"
 bash "$ROOT/scripts/install.sh"
 "$VENV/bin/aiida-grace" setup --profile grace
-echo "[main] running examples/main_job.py (about 5 minutes on 2 cores)"
+echo "[main] running examples/main_job.py (3-5 minutes on 2 cores)"
 "$VENV/bin/verdi" -p grace run "$ROOT/examples/main_job.py" "$@"
 echo "[main] to use this profile yourself: export AIIDA_PATH=$AIIDA_PATH; source $VENV/bin/activate"
