@@ -49,6 +49,22 @@ class KappaFiles:
     stderr: str = "driver.err"
 
 
+@dataclass(frozen=True)
+class MdFiles:
+    settings: str = "md.yaml"
+    structure: str = "structure.extxyz"
+    model_dir: str = "model"
+    lammps_data: str = "structure.data"
+    lammps_input: str = "in.lammps"
+    lammps_log: str = "log.lammps"
+    trajectory: str = "trajectory.npz"
+    thermo: str = "thermo.npz"
+    summary: str = "summary.json"
+    stdout: str = "driver.out"
+    stderr: str = "driver.err"
+
+
 TRAIN = TrainFiles()
 EVALUATE = EvaluateFiles()
 KAPPA = KappaFiles()
+MD = MdFiles()

