@@ -22,6 +22,8 @@ from .validation import dict_port_validator
 
 __all__ = ("GraceTrainCalculation",)
 
+CHECKPOINT_STDOUT = "checkpoint.out"  # restarts: what the driver's check-checkpoint found and did
+
 
 def _missing_labels(dataset: GraceDatasetData, needed: set[str]) -> set[str]:
     """Labels the loss needs that some structure of ``dataset`` lacks (stress only for periodic cells)."""
@@ -166,8 +168,16 @@ class GraceTrainCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         train.stdout_name = TRAIN.gracemaker_stdout
         train.stderr_name = TRAIN.gracemaker_stderr
 
+        codes_info = [convert, train]
+        if restart:  # a job stopped mid-write may leave a broken regular checkpoint: fall back to the best one
+            check = datastructures.CodeInfo()
+            check.code_uuid = self.inputs.driver_code.uuid
+            check.cmdline_params = ["check-checkpoint", f"{TRAIN.run_dir(parameters['seed'])}/checkpoints"]
+            check.stdout_name = CHECKPOINT_STDOUT
+            codes_info.insert(1, check)
+
         calcinfo = datastructures.CalcInfo()
-        calcinfo.codes_info = [convert, train]
+        calcinfo.codes_info = codes_info
         calcinfo.codes_run_mode = datastructures.CodeRunMode.SERIAL
         calcinfo.local_copy_list = local_copy_list
         calcinfo.remote_copy_list = []
@@ -176,7 +186,7 @@ class GraceTrainCalculation(ReusedOnlyIfFinishedOk, CalcJob):
             calcinfo.remote_copy_list.append((remote.computer.uuid, f"{remote.get_remote_path()}/seed", "seed"))
         run_dir = TRAIN.run_dir(parameters["seed"])
         calcinfo.retrieve_list = [
-            TRAIN.gracemaker_stdout, TRAIN.gracemaker_stderr, TRAIN.driver_stdout, TRAIN.input_yaml,
+            TRAIN.gracemaker_stdout, TRAIN.gracemaker_stderr, TRAIN.driver_stdout, TRAIN.input_yaml, CHECKPOINT_STDOUT,
             *(f"{run_dir}/{name}" for name in TRAIN.retrieved_run_files),
             f"{run_dir}/final_model",
             (f"{run_dir}/checkpoints/checkpoint.best_test_loss*", ".", 2),

@@ -17,8 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     kappa.add_argument("settings", help="kappa.yaml written by the grace.kappa CalcJob")
     md = commands.add_parser("md", help="molecular dynamics with ASE or LAMMPS")
     md.add_argument("settings", help="md.yaml written by the grace.md CalcJob")
+    check = commands.add_parser("check-checkpoint",
+                                help="before gracemaker -rl: replace a broken regular checkpoint by the best one")
+    check.add_argument("folder", help="gracemaker's seed/<N>/checkpoints folder")
     args = parser.parse_args(argv)
 
+    if args.command == "check-checkpoint":
+        from .checkpoint import repair
+
+        return repair(args.folder)
     if args.command == "to-dataframe":
         from .dataframe import convert_pairs
 
