@@ -333,3 +333,22 @@ def test_kappa_job_refuses_bad_settings(emt_kappa_inputs, parameters, message):
 
     with pytest.raises(ValueError, match=message):
         run_get_node(GraceKappaCalculation, **{**emt_kappa_inputs, "parameters": orm.Dict(parameters)})
+
+
+def test_changed_space_group_stops_the_workchain_with_501(grace_codes, tmp_path):
+    """An unexpected space group (here: the input is fcc, 225, but 229 is expected) stops before any phonon work."""
+    from aiida.engine import run_get_node
+    from ase.build import bulk
+    from conftest import write_fake_model
+
+    from aiida_grace.data import GraceModelData
+    from aiida_grace.workflows.thermal_conductivity import GraceThermalConductivityWorkChain
+
+    model = GraceModelData.from_directory(write_fake_model(tmp_path / "m", elements=("Al", "Cu")))
+    builder = GraceThermalConductivityWorkChain.get_builder_from_protocol(
+        grace_codes["driver"], model, bulk("Cu", "fcc", a=3.61, cubic=True),
+        overrides={**SMALL_CASE, "relax": None, "space_group": 229})
+    results, node = run_get_node(builder)
+    assert node.exit_status == 501 and "from 229 to 225" in node.exit_message
+    assert results["symmetry"].get_dict() == {"space_group": 225, "reference": 229, "symprec": 1e-5, "kept": False}
+    assert "kappa" not in results and not [c for c in node.called if c.process_label == "GraceEvaluateCalculation"]
