@@ -75,7 +75,8 @@ def build_model(name: str, spec: dict, folder: Path, all_elements: bool) -> dict
 
 
 def cells(n_atoms: int, repeats: int, seed: int = 1) -> list:
-    """``repeats`` + 1 copies of one random Cu/Al/Ni fcc alloy with at least ``n_atoms`` atoms, rattled."""
+    """``repeats`` + 1 copies of one random Cu/Al/Ni fcc alloy with at least ``n_atoms`` atoms, rattled (each copy
+    differently by 0.01 Å)."""
     from ase.build import bulk
 
     from aiida_grace.common.distill import supercell_to
@@ -84,7 +85,12 @@ def cells(n_atoms: int, repeats: int, seed: int = 1) -> list:
     atoms = supercell_to(bulk("Cu", "fcc", a=3.7, cubic=True), n_atoms)
     atoms.set_chemical_symbols(list(rng.choice(ELEMENTS, size=len(atoms))))
     atoms.positions += rng.normal(0, 0.05, size=atoms.positions.shape)
-    return [atoms.copy() for _ in range(repeats + 1)]
+    copies = []
+    for _ in range(repeats + 1):  # each copy moved a little: ASE calculators return cached results otherwise
+        copy = atoms.copy()
+        copy.positions += rng.normal(0, 0.01, size=copy.positions.shape)
+        copies.append(copy)
+    return copies
 
 
 def time_model(folder: Path, calculator: str, structures: list, workdir: Path) -> dict:

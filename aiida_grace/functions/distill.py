@@ -42,11 +42,20 @@ def batch_by_size(dataset: GraceDatasetData, max_structures: orm.Int) -> dict:
 @calcfunction
 def speed_cells(dataset: GraceDatasetData, min_atoms: orm.Int, repeats: orm.Int) -> GraceDatasetData:
     """The largest structure of ``dataset`` repeated to at least ``min_atoms`` atoms, ``repeats`` + 1 copies
-    (the first is a warm-up), unlabelled."""
+    (the first is a warm-up), unlabelled. Each copy is displaced by 0.01 Å (Gaussian), so that no calculator
+    returns cached results of the previous one."""
+    import numpy as np
+
     largest = max(dataset.to_ase(), key=len)
     cell = distill.supercell_to(largest, min_atoms.value)
     cell.info = {"name": f"speed_{cell.get_chemical_formula()}"}
-    return GraceDatasetData([cell.copy() for _ in range(repeats.value + 1)])
+    rng = np.random.default_rng(0)
+    copies = []
+    for _ in range(repeats.value + 1):
+        copy = cell.copy()
+        copy.positions += rng.normal(0.0, 0.01, size=copy.positions.shape)
+        copies.append(copy)
+    return GraceDatasetData(copies)
 
 
 @calcfunction

@@ -321,3 +321,13 @@ def test_student_fs_yaml_matches_its_tensorflow_model(distilled, tmp_path):
         e_tf, f_tf = atoms.get_potential_energy(), atoms.get_forces()
         assert abs(e_cpp - e_tf) / len(atoms) < 1e-5, atoms.info["name"]  # eV/atom
         assert np.abs(f_cpp - f_tf).max() < 1e-5  # eV/Å
+
+
+def test_speed_cells_are_big_and_never_identical(aiida_profile):
+    """Identical copies would be answered from the ASE calculator's cache and time nothing."""
+    from aiida_grace.functions.distill import speed_cells
+
+    cells = speed_cells(make_dataset(elements=("Cu", "Al"), n=2, seed=10), orm.Int(100), orm.Int(3)).to_ase()
+    assert len(cells) == 4 and all(len(a) == 8 * 27 for a in cells)  # the 8-atom cell repeated 3×3×3
+    for first, second in zip(cells, cells[1:]):
+        assert 0.005 < np.std(first.positions - second.positions) < 0.03  # Å
