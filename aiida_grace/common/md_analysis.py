@@ -101,7 +101,7 @@ def msd(times, frames, symbols) -> dict:
 def diffusion_coefficient(lag, msd_values, fit_from: float = 0.2) -> float:
     """D = slope/6 (Å²/ps) of a straight-line fit to MSD(lag) over lags past ``fit_from`` of the longest lag."""
     lag, msd_values = np.asarray(lag, dtype=float), np.asarray(msd_values, dtype=float)
-    keep = lag >= fit_from * lag[-1]
+    keep = lag >= fit_from * lag[-1] * (1 - 1e-9)  # a lag on the window edge counts, whatever the rounding
     keep[0] = False
     if keep.sum() < 2:
         raise ValueError(f"too few frames ({len(lag)}) to fit a diffusion coefficient")
