@@ -34,7 +34,7 @@ def validate_parameters(value, _):
 
 
 def validate_forces(value, _):
-    """Every structure carries forces and the phono3py role/index the displacement calcfunction gave it."""
+    """Every structure carries forces (the driver checks the phono3py role/index of each)."""
     if "forces" not in (value.labels or []):
         return f"dataset <{value.pk}> has no forces on every structure"
 

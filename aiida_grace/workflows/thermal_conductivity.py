@@ -153,10 +153,10 @@ class GraceThermalConductivityWorkChain(WorkChain):
         parameters = self.ctx.parameters
         if "relaxation" in self.ctx:
             node = self.ctx.relaxation
-            converged = node.exit_status == GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status
-            if not (node.is_finished_ok or converged):
+            unconverged = node.exit_status == GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status
+            if not (node.is_finished_ok or unconverged):
                 return self.exit_codes.ERROR_RELAXATION_FAILED.format(pk=node.pk, message=node.exit_message)
-            if converged:
+            if unconverged:
                 self.report(f"relaxation <{node.pk}> did not reach fmax within the step limit; going on with its "
                             f"last structure (as the κ_SRME protocol does)")
             self.ctx.structure = node.outputs.relaxed_structures.unitcell

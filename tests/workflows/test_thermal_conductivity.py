@@ -185,6 +185,22 @@ def test_workchain_kappa_equals_plain_phono3py(workchain_run, plain_run):
 
 
 @pytest.mark.slow
+def test_benchmark_scores_the_workchain_against_the_plain_script(workchain_run, plain_run):
+    """The hdf5's mode κ lie on phono3py's grid in phono3py's order: scored against the plain script's mode κ
+    (as benchmarks/kappa_srme.py scores against DFT), SRE and SRME are small."""
+    from kappa_srme import score_node
+
+    _, node = workchain_run
+    assert not node.outputs.output_parameters["has_imaginary_modes"]  # fcc Cu with this model: a stable lattice
+    reference = {"weights": plain_run["weights"].tolist(), "temperatures": [300.0],
+                 "mode_kappa_TOT_ave": plain_run["mode_kappa_TOT_ave"].tolist()}
+    result = score_node(node, reference, 300.0)
+    assert result.failure is None
+    assert result.kappa_dft == pytest.approx(plain_run["kappa_TOT_ave"][0], rel=1e-10)
+    assert result.sre < 0.01 and result.srme < 0.03
+
+
+@pytest.mark.slow
 def test_outputs_are_files_phono3py_reads(workchain_run, plain_run, tmp_path):
     import h5py
     from phono3py.file_IO import read_fc2_from_hdf5, read_fc3_from_hdf5
