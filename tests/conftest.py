@@ -30,6 +30,14 @@ def training_parameters(epochs: int = 4, preset: str = "GRACE_1LAYER_latest", kw
 
 
 @pytest.fixture(scope="session")
+def aiida_profile(aiida_config, aiida_profile_factory):
+    """The test profile (SQLite) with AiiDA's built-in ZeroMQ broker, so that daemon tests can submit; run()
+    works as with the default broker-less profile. The broker service runs for the session."""
+    with aiida_profile_factory(aiida_config, broker_backend="core.zeromq") as profile:
+        yield profile
+
+
+@pytest.fixture(scope="session")
 def grace_computer(aiida_profile, tmp_path_factory):
     """localhost with the direct scheduler, polling without delay."""
     computer = orm.Computer(
