@@ -13,9 +13,8 @@ from ..common.evaluate_input import validate_settings
 from ..common.files import EVALUATE
 from ..common.model_files import FS_YAML, SAVED_MODEL
 from ..data import GraceDatasetData, GraceModelData
-from ..data.model import ModelIntegrityError
 from .caching import ReusedOnlyIfFinishedOk
-from .validation import dict_port_validator
+from .validation import dict_port_validator, model_usable
 
 __all__ = ("GraceEvaluateCalculation",)
 
@@ -42,20 +41,8 @@ def validate_inputs(inputs, _):
     has_dataset, has_structures = "dataset" in inputs, bool(inputs.get("structures"))
     if has_dataset == has_structures:
         return "give exactly one of 'dataset' or 'structures'"
-    model = inputs["model"]
-    missing = input_elements(inputs) - set(model.elements)
-    if missing:
-        return (f"the structures contain element(s) {', '.join(sorted(missing))} that model <{model.pk}> "
-                f"does not have (it has {', '.join(model.elements)})")
     settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
-    if settings["calculator"] == "fs_cpp" and not model.has_fs_yaml:
-        return f"calculator 'fs_cpp' needs an FS yaml, and model <{model.pk}> has none (train with preset FS)"
-    if settings["calculator"] == "tensorflow" and not model.has_saved_model:
-        return f"model <{model.pk}> has no SavedModel for the tensorflow calculator"
-    try:
-        model.verify()
-    except ModelIntegrityError as exception:
-        return str(exception)
+    return model_usable(inputs["model"], input_elements(inputs), settings["calculator"])
 
 
 class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):

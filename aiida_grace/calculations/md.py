@@ -13,8 +13,7 @@ from ..common.files import MD
 from ..common.md_input import validate_settings
 from ..common.model_files import FS_YAML, SAVED_MODEL
 from ..data import GraceModelData
-from ..data.model import ModelIntegrityError
-from .validation import dict_port_validator
+from .validation import dict_port_validator, model_usable
 
 __all__ = ("GraceMdCalculation",)
 
@@ -24,19 +23,9 @@ def validate_inputs(inputs, _):
     structure, model = inputs["structure"], inputs["model"]
     if not all(structure.pbc):
         return f"the structure must be periodic in all three directions, got pbc={structure.pbc}"
-    missing = {kind.symbol for kind in structure.kinds} - set(model.elements)
-    if missing:
-        return (f"the structure contains element(s) {', '.join(sorted(missing))} that model <{model.pk}> does not "
-                f"have (it has {', '.join(model.elements)})")
     settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
-    if settings["calculator"] == "fs_cpp" and not model.has_fs_yaml:
-        return f"calculator 'fs_cpp' needs an FS yaml, and model <{model.pk}> has none (train with preset FS)"
-    if settings["calculator"] == "tensorflow" and not model.has_saved_model:
-        return f"model <{model.pk}> has no SavedModel for the tensorflow calculator"
-    try:
-        model.verify()
-    except ModelIntegrityError as exception:
-        return str(exception)
+    return model_usable(model, {kind.symbol for kind in structure.kinds}, settings["calculator"],
+                        what="the structure contains")
 
 
 class GraceMdCalculation(CalcJob):

@@ -10,7 +10,7 @@ from aiida.engine import ToContext, WorkChain, append_, if_
 
 from ..calculations.evaluate import GraceEvaluateCalculation
 from ..calculations.train import GraceTrainCalculation
-from ..calculations.validation import dict_port_validator
+from ..calculations.validation import dict_port_validator, missing_elements
 from ..common.distill_input import finetune_parameters, student_parameters, validate_distill_settings
 from ..common.train_input import merge
 from ..data import GraceDatasetData, GraceModelData
@@ -55,10 +55,10 @@ def validate_inputs(inputs, _):
     if has_dataset == has_structures:
         return "give exactly one of 'dataset' or 'structures' (the downstream structures)"
     teacher = inputs["teacher"]
-    missing = downstream_elements(inputs) - set(teacher.elements)
-    if missing:
-        return (f"the downstream structures contain element(s) {', '.join(sorted(missing))} that teacher "
-                f"<{teacher.pk}> does not have (it has {', '.join(teacher.elements)})")
+    message = missing_elements(teacher, downstream_elements(inputs), what="the downstream structures contain",
+                               role="teacher")
+    if message:
+        return message
     if not teacher.has_saved_model:
         return f"teacher <{teacher.pk}> has no SavedModel to label structures with"
     try:
