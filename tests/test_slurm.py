@@ -5,6 +5,8 @@ munge when root and missing). Where SLURM cannot start, the tests are skipped wi
 (shown by ``pytest -rs``).
 """
 
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -51,29 +53,45 @@ def slurm_codes(slurm, aiida_profile, tmp_path_factory):
     return setup_codes(computer)
 
 
-class TimeLimitAfterCheckpoint(threading.Thread):
-    """Once a running SLURM job under ``workdir`` has written a training checkpoint, lower its time limit to
-    1 minute with ``scontrol``: SLURM then stops it DUE TO TIME LIMIT mid-training, at a known point (a
-    ``max_wallclock_seconds`` of 1 minute could end the job before gracemaker's first checkpoint)."""
+def gracemaker_pids(folder: str) -> list[int]:
+    """Processes running gracemaker in ``folder`` (the job's working directory)."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.readlink(proc / "cwd") == folder and b"gracemaker" in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:  # gone, or not ours to look at
+            continue
+    return pids
 
-    def __init__(self, workdir: str, timeout: float = 400):
+
+class TimeLimitAfterCheckpoint(threading.Thread):
+    """Once a running SLURM job under ``workdir`` has written a training checkpoint, freeze its gracemaker
+    (SIGSTOP, as a slow machine would) and lower the job's time limit to 1 minute with ``scontrol``: SLURM
+    stops the job DUE TO TIME LIMIT (SIGCONT, SIGTERM, then SIGKILL) at its next limit check, whatever the
+    speed of this machine. A ``max_wallclock_seconds`` of 60 could instead stop the job before gracemaker's
+    first checkpoint (XLA compilation takes 20-90 s here) or never reach it (SLURM counts whole minutes)."""
+
+    def __init__(self, workdir: str, timeout: float = 600):
         super().__init__(daemon=True)
         self.workdir, self.timeout, self.job_id = workdir, timeout, None
 
     def run(self):
         start = time.monotonic()
         while self.job_id is None and time.monotonic() - start < self.timeout:
-            jobs = subprocess.run(["squeue", "-h", "-t", "R", "-o", "%i|%Z"], capture_output=True, text=True).stdout
-            for line in jobs.splitlines():
+            jobs = subprocess.run(["squeue", "-h", "-t", "R", "-o", "%i|%Z"], capture_output=True, text=True)
+            for line in jobs.stdout.splitlines():
                 job_id, folder = line.split("|", 1)
                 if folder.startswith(self.workdir) and (Path(folder) / "seed/1/checkpoints/checkpoint.index").is_file():
+                    for pid in gracemaker_pids(folder):
+                        os.kill(pid, signal.SIGSTOP)
                     subprocess.run(["scontrol", "update", f"JobId={job_id}", "TimeLimit=1"], check=True)
                     self.job_id = job_id
-            time.sleep(0.5)
+            time.sleep(0.2)
 
 
 def test_training_stopped_by_slurm_time_limit_continues_from_its_checkpoint(slurm_codes, cu_al_datasets):
-    parameters = training_parameters(epochs=80)  # ~0.7 s per epoch: still training when SLURM stops the job
+    parameters = training_parameters(epochs=40)
     inputs = {"train": {"code": slurm_codes["gracemaker"], "driver_code": slurm_codes["driver"],
                         "dataset": cu_al_datasets["train"], "test_dataset": cu_al_datasets["test"],
                         "parameters": orm.Dict(parameters),
@@ -94,9 +112,9 @@ def test_training_stopped_by_slurm_time_limit_continues_from_its_checkpoint(slur
     assert last.is_finished_ok and rest[0].inputs.parent_folder.uuid == first.outputs.remote_folder.uuid
     # continued, not restarted: the learning curve of the final job holds every epoch once
     epochs = results["learning_curve"].get_array("epoch").tolist()
-    assert epochs[-1] == 80 and sorted(set(epochs)) == list(range(1, 81))  # (an epoch cut mid-way runs twice)
+    assert epochs[-1] == 40 and sorted(set(epochs)) == list(range(1, 41))  # (an epoch cut mid-way runs twice)
     epochs_before_stop = len(first.outputs.learning_curve.get_array("epoch"))
-    assert 0 < epochs_before_stop < 80
+    assert 0 < epochs_before_stop < 40
     assert "Loaded checkpoint" in last.outputs.log.get_content()
 
     # the model evaluates through SLURM too
@@ -106,4 +124,4 @@ def test_training_stopped_by_slurm_time_limit_continues_from_its_checkpoint(slur
     assert evaluated["output_dataset"].n_structures == 3
     job = evaluation.called[0]
     assert job.computer.scheduler_type == "core.slurm" and job.get_job_id() is not None
-    assert evaluated["errors"]["energy_per_atom_mae"] < 0.05  # eV/atom: 80 epochs on this kind of data
+    assert evaluated["errors"]["energy_per_atom_mae"] < 0.05  # eV/atom: 40 epochs on this kind of data
