@@ -10,6 +10,7 @@ from aiida.engine import CalcJob
 from ..common.files import KAPPA
 from ..data import GraceDatasetData
 from ..driver.kappa import DEFAULTS
+from .caching import ReusedOnlyIfFinishedOk
 
 __all__ = ("GraceKappaCalculation",)
 
@@ -39,7 +40,7 @@ def validate_forces(value, _):
         return f"dataset <{value.pk}> has no forces on every structure"
 
 
-class GraceKappaCalculation(CalcJob):
+class GraceKappaCalculation(ReusedOnlyIfFinishedOk, CalcJob):
     """Build fc2/fc3 from model forces on displaced supercells and solve κ (Wigner, RTA) with phono3py."""
 
     @classmethod

@@ -13,6 +13,7 @@ from ..common.files import MD
 from ..common.md_input import validate_settings
 from ..common.model_files import FS_YAML, SAVED_MODEL
 from ..data import GraceModelData
+from .caching import ReusedOnlyIfFinishedOk
 from .validation import dict_port_validator, model_usable
 
 __all__ = ("GraceMdCalculation",)
@@ -28,7 +29,7 @@ def validate_inputs(inputs, _):
                         what="the structure contains")
 
 
-class GraceMdCalculation(CalcJob):
+class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
     """NVE/NVT/NPT molecular dynamics of one periodic structure with a GRACE model."""
 
     @classmethod
