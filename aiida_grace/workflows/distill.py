@@ -11,7 +11,11 @@ from aiida.engine import ToContext, WorkChain, append_, if_
 from ..calculations.evaluate import GraceEvaluateCalculation
 from ..calculations.train import GraceTrainCalculation
 from ..calculations.validation import dict_port_validator, missing_elements
-from ..common.distill_input import finetune_parameters, student_parameters, validate_distill_settings
+from ..common.distill_input import (
+    finetune_parameters,
+    student_parameters,
+    validate_distill_settings,
+)
 from ..common.train_input import merge
 from ..data import GraceDatasetData, GraceModelData
 from ..functions.dataset import merge_datasets, split_dataset
@@ -23,6 +27,7 @@ from ..functions.distill import (
     speed_cells,
     speed_comparison,
 )
+from .utils import failure_reason
 
 __all__ = ("GraceDistillWorkChain", "load_protocol")
 
@@ -202,7 +207,7 @@ class GraceDistillWorkChain(WorkChain):
     def inspect_finetune(self):
         node = self.ctx.finetune
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_FINETUNE_FAILED.format(pk=node.pk, message=_why(node))
+            return self.exit_codes.ERROR_FINETUNE_FAILED.format(pk=node.pk, message=failure_reason(node))
         self.ctx.teacher = node.outputs.model
         self.out("teacher", self.ctx.teacher)
         metrics = node.outputs.output_parameters
@@ -222,7 +227,7 @@ class GraceDistillWorkChain(WorkChain):
         failed = [node for node in self.ctx.labelling if not node.is_finished_ok]
         if failed:
             return self.exit_codes.ERROR_LABELLING_FAILED.format(
-                message="; ".join(f"<{node.pk}> {_why(node)}" for node in failed))
+                message="; ".join(f"<{node.pk}> {failure_reason(node)}" for node in failed))
         labelled = merge_datasets(**{node.label: node.outputs.output_dataset for node in self.ctx.labelling})
         self.ctx.labelled = labelled
         self.out("labelled_dataset", labelled)
@@ -244,7 +249,7 @@ class GraceDistillWorkChain(WorkChain):
     def inspect_student(self):
         node = self.ctx.student_training
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_STUDENT_TRAINING_FAILED.format(pk=node.pk, message=_why(node))
+            return self.exit_codes.ERROR_STUDENT_TRAINING_FAILED.format(pk=node.pk, message=failure_reason(node))
         self.ctx.student = node.outputs.model
         self.out("student", self.ctx.student)
         self.report(f"student <{self.ctx.student.pk}>: {self.ctx.student.base.attributes.get('n_parameters')} "
@@ -264,7 +269,7 @@ class GraceDistillWorkChain(WorkChain):
         failed = [node for node in nodes if not node.is_finished_ok]
         if failed:
             return self.exit_codes.ERROR_VALIDATION_FAILED.format(
-                message="; ".join(f"<{node.pk}> {_why(node)}" for node in failed))
+                message="; ".join(f"<{node.pk}> {failure_reason(node)}" for node in failed))
         downstream = {}
         if "validate_downstream" in self.ctx:
             downstream = {"reference": self.ctx.downstream, "teacher_labelled": self.ctx.labelled,
@@ -294,25 +299,17 @@ class GraceDistillWorkChain(WorkChain):
     def time_student(self):
         node = self.ctx.time_teacher
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_TIMING_FAILED.format(pk=node.pk, message=_why(node))
+            return self.exit_codes.ERROR_TIMING_FAILED.format(pk=node.pk, message=failure_reason(node))
         return ToContext(time_student=self._evaluate(self.ctx.student, self.ctx.speed_cells, "time_student",
                                                      "fs_cpp"))
 
     def compare_speed(self):
         node = self.ctx.time_student
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_TIMING_FAILED.format(pk=node.pk, message=_why(node))
+            return self.exit_codes.ERROR_TIMING_FAILED.format(pk=node.pk, message=failure_reason(node))
         speed = speed_comparison(self.ctx.speed_cells, self.ctx.time_teacher.outputs.output_parameters,
                                  node.outputs.output_parameters)
         self.out("speed", speed)
         self.report(f"{speed['n_atoms']}-atom cells: teacher {speed['teacher_seconds_per_atom'] * 1e6:.0f} µs/atom "
                     f"(TensorFlow), student {speed['student_seconds_per_atom'] * 1e6:.0f} µs/atom (C++ FS): "
                     f"{speed['speedup']:.1f}x")
-
-
-def _why(node) -> str:
-    if node.is_excepted:
-        return "excepted"
-    if node.is_killed:
-        return "killed"
-    return f"exit status {node.exit_status}: {node.exit_message}"

@@ -18,6 +18,7 @@ from ..common.elastic_input import (
 from ..common.train_input import merge
 from ..data import GraceModelData
 from ..functions.elastic import fit_elastic_constants, strained_structures
+from .utils import failure_reason
 
 __all__ = ("GraceElasticWorkChain", "load_protocol", "missing_elements")
 
@@ -137,7 +138,7 @@ class GraceElasticWorkChain(WorkChain):
             return self.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.format(pk=node.pk, fmax=relax["fmax"],
                                                                            steps=relax["steps"])
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_RELAXATION_FAILED.format(pk=node.pk, message=_why(node))
+            return self.exit_codes.ERROR_RELAXATION_FAILED.format(pk=node.pk, message=failure_reason(node))
         self.ctx.relaxed = node.outputs.relaxed_structures.structure
         cell = self.ctx.relaxed.get_ase().cell.cellpar()
         self.report(f"relaxed in {node.outputs.output_parameters['compute_seconds']:.1f} s: a, b, c = "
@@ -158,7 +159,7 @@ class GraceElasticWorkChain(WorkChain):
             return self.exit_codes.ERROR_STRAINED_NOT_CONVERGED.format(
                 pk=node.pk, message=node.exit_message, fmax=settings["fmax"], steps=settings["steps"])
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_STRAINED_FAILED.format(pk=node.pk, message=_why(node))
+            return self.exit_codes.ERROR_STRAINED_FAILED.format(pk=node.pk, message=failure_reason(node))
 
     def fit(self):
         results = fit_elastic_constants(self.ctx.relaxed, self.ctx.strained.outputs.output_dataset)
@@ -170,11 +171,3 @@ class GraceElasticWorkChain(WorkChain):
         self.report(f"C11 {c[0][0]:.1f}, C12 {c[0][1]:.1f}, C44 {c[3][3]:.1f} GPa; K_VRH "
                     f"{p['bulk_modulus_vrh']:.1f}, G_VRH {p['shear_modulus_vrh']:.1f} GPa; Born stable "
                     f"{p['born_stable']}; fit residual {p['fit_residual']:.3g} GPa")
-
-
-def _why(node) -> str:
-    if node.is_excepted:
-        return "excepted"
-    if node.is_killed:
-        return "killed"
-    return f"exit status {node.exit_status}: {node.exit_message}"
