@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, append_, if_
 
@@ -16,7 +13,6 @@ from ..common.distill_input import (
     student_parameters,
     validate_distill_settings,
 )
-from ..common.train_input import merge
 from ..data import GraceDatasetData, GraceModelData
 from ..functions.dataset import merge_datasets, split_dataset
 from ..functions.distill import (
@@ -27,23 +23,16 @@ from ..functions.distill import (
     speed_cells,
     speed_comparison,
 )
-from .utils import failure_reason
+from .utils import failure_reason, read_protocol
 
 __all__ = ("GraceDistillWorkChain", "load_protocol")
 
-PROTOCOL_FILE = Path(__file__).parent / "protocols" / "distill.yaml"
 FINETUNE_LABELS = {"energy", "forces"}
 
 
 def load_protocol(protocol: str | None = None, overrides: dict | None = None) -> dict:
     """Settings of ``protocol`` (default: the file's ``default_protocol``) with ``overrides`` merged on top."""
-    with PROTOCOL_FILE.open() as handle:
-        data = yaml.safe_load(handle)
-    name = protocol or data["default_protocol"]
-    if name not in data["protocols"]:
-        raise ValueError(f"unknown protocol '{name}'; choose from {', '.join(data['protocols'])}")
-    chosen = {k: v for k, v in data["protocols"][name].items() if k != "description"}
-    return merge(merge(data["default_inputs"], chosen), overrides or {})
+    return read_protocol("distill", protocol, overrides)
 
 
 def downstream_elements(inputs) -> set[str]:

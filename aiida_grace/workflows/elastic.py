@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
@@ -15,25 +12,17 @@ from ..common.elastic_input import (
     strained_parameters,
     validate_elastic_settings,
 )
-from ..common.train_input import merge
 from ..data import GraceModelData
 from ..functions.elastic import fit_elastic_constants, strained_structures
-from .utils import failure_reason
+from .utils import failure_reason, read_protocol
 
 __all__ = ("GraceElasticWorkChain", "load_protocol", "missing_elements")
 
-PROTOCOL_FILE = Path(__file__).parent / "protocols" / "elastic.yaml"
 
 
 def load_protocol(protocol: str | None = None, overrides: dict | None = None) -> dict:
     """Settings of ``protocol`` (default: the file's ``default_protocol``) with ``overrides`` merged on top."""
-    with PROTOCOL_FILE.open() as handle:
-        data = yaml.safe_load(handle)
-    name = protocol or data["default_protocol"]
-    if name not in data["protocols"]:
-        raise ValueError(f"unknown protocol '{name}'; choose from {', '.join(data['protocols'])}")
-    chosen = {k: v for k, v in data["protocols"][name].items() if k != "description"}
-    return merge(merge(data["default_inputs"], chosen), overrides or {})
+    return read_protocol("elastic", protocol, overrides)
 
 
 def missing_elements(structure: orm.StructureData, model: GraceModelData) -> list[str]:

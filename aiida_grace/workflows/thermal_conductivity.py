@@ -3,10 +3,7 @@ supercells in one ``grace.evaluate`` job, fc2/fc3 and κ (Wigner, RTA) in one ``
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import yaml
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
@@ -14,23 +11,22 @@ from ..calculations.evaluate import GraceEvaluateCalculation
 from ..calculations.kappa import GraceKappaCalculation
 from ..common.train_input import merge
 from ..data import GraceModelData
-from ..functions.phono3py import check_space_group, phono3py_displacements, space_group_number
+from ..functions.phono3py import (
+    check_space_group,
+    phono3py_displacements,
+    space_group_number,
+)
+from .utils import read_protocol
 
 __all__ = ("GraceThermalConductivityWorkChain", "load_protocol", "parameters_from_info")
 
-PROTOCOL_FILE = Path(__file__).parent / "protocols" / "thermal_conductivity.yaml"
 REQUIRED = ("fc3_supercell", "fc2_supercell", "mesh")
 KNOWN = (*REQUIRED, "calculator", "distance", "symprec", "relax", "kappa", "space_group")
 
 
 def load_protocol(protocol: str | None = None, overrides: dict | None = None) -> dict:
     """Inputs of ``protocol`` (default: the file's ``default_protocol``) with ``overrides`` merged on top."""
-    data = yaml.safe_load(PROTOCOL_FILE.read_text())
-    name = protocol or data["default_protocol"]
-    if name not in data["protocols"]:
-        raise ValueError(f"unknown protocol '{name}'; choose from {', '.join(data['protocols'])}")
-    chosen = {k: v for k, v in data["protocols"][name].items() if k != "description"}
-    return merge(merge(data["default_inputs"], chosen), overrides or {})
+    return read_protocol("thermal_conductivity", protocol, overrides)
 
 
 def parameters_from_info(info: dict) -> dict:

@@ -10,3 +10,20 @@ def failure_reason(node) -> str:
     if node.is_killed:
         return "killed"
     return f"exit status {node.exit_status}: {node.exit_message}"
+
+
+def read_protocol(name: str, protocol: str | None = None, overrides: dict | None = None) -> dict:
+    """Settings of ``protocol`` from ``protocols/<name>.yaml`` (default: its ``default_protocol``), merged over the
+    file's ``default_inputs``, with ``overrides`` merged on top."""
+    from pathlib import Path
+
+    import yaml
+
+    from ..common.train_input import merge
+
+    data = yaml.safe_load((Path(__file__).parent / "protocols" / f"{name}.yaml").read_text())
+    chosen_name = protocol or data["default_protocol"]
+    if chosen_name not in data["protocols"]:
+        raise ValueError(f"unknown protocol '{chosen_name}'; choose from {', '.join(data['protocols'])}")
+    chosen = {k: v for k, v in data["protocols"][chosen_name].items() if k != "description"}
+    return merge(merge(data["default_inputs"], chosen), overrides or {})
