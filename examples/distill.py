@@ -90,16 +90,21 @@ def main():
     downstream = emt_dataset(orm.List(ELEMENTS), orm.Int(24), orm.Int(200), orm.Float(0.05), orm.Float(0.03))
 
     students = {}
-    for name, extended in (("downstream only", False), ("extended", True)):
+    epochs = args.epochs
+    # extended first: the downstream-only student then trains for as many gradient updates (more epochs on
+    # fewer structures), so that the comparison is between training sets, not training lengths
+    for name, extended in (("extended", True), ("downstream only", False)):
+        if not extended:
+            epochs = round(args.epochs * students["extended"][1] / downstream.n_structures)
         overrides = {"synthetic": {**SYNTHETIC, "extended": extended},
-                     "student": {"epochs": args.epochs, "cutoff": 5.0, "kwargs": TINY_FS},
+                     "student": {"epochs": epochs, "cutoff": 5.0, "kwargs": TINY_FS},
                      "validation": {"held_out_fraction": 0.1}, "speed": {"enabled": False}}
         builder = GraceDistillWorkChain.get_builder_from_protocol(gracemaker, driver, teacher, downstream,
                                                                   protocol="fast", overrides=overrides)
         results, node = run_get_node(builder)
         if not node.is_finished_ok:
             raise SystemExit(f"distillation <{node.pk}> failed: {node.exit_message}")
-        students[name] = (results["student"], results["labelled_dataset"].n_structures)
+        students[name] = (results["student"], results["labelled_dataset"].n_structures, epochs)
 
     # a fresh test set: new downstream cells and new unary/binary crystals, labelled by the teacher
     settings = validate_distill_settings({"synthetic": {**SYNTHETIC, "seed": 300}})["synthetic"]
@@ -107,19 +112,19 @@ def main():
     test = evaluate(driver, teacher, GraceDatasetData(test_structures).store(), "tensorflow")
     reference = test.to_ase()
 
-    print(f"\nteacher <{teacher.pk}> GRACE-1L; students GRACE-FS ({args.epochs} epochs); test set: "
+    print(f"\nteacher <{teacher.pk}> GRACE-1L; students GRACE-FS, equal numbers of gradient updates; test set: "
           f"{len(reference)} structures labelled by the teacher; MAE against the teacher")
-    print(f"{'student':<16} | {'train set':>9} | {'downstream F':>12} | {'downstream E':>12} | {'unary F':>8} | "
+    print(f"{'student':<16} | {'train set':>9} | {'epochs':>6} | {'downstream F':>12} | {'downstream E':>12} | {'unary F':>8} | "
           f"{'unary E':>8} | {'binary F':>8} | {'binary E':>8}")
-    print(f"{'':<16} | {'structs':>9} | {'meV/Å':>12} | {'meV/atom':>12} | {'meV/Å':>8} | {'meV/atom':>8} | "
+    print(f"{'':<16} | {'structs':>9} | {'':>6} | {'meV/Å':>12} | {'meV/atom':>12} | {'meV/Å':>8} | {'meV/atom':>8} | "
           f"{'meV/Å':>8} | {'meV/atom':>8}")
-    print("-" * 104)
-    for name, (student, n_train) in students.items():
+    print("-" * 113)
+    for name, (student, n_train, n_epochs) in students.items():
         errors = errors_by_group(reference, evaluate(driver, student, test, "fs_cpp").to_ase())
         cells = [f"{errors[g]['forces_mae'] * 1e3:.1f}|{errors[g]['energy_per_atom_mae'] * 1e3:.1f}"
                  for g in ("downstream", "unary", "binary")]
         f = [c.split("|") for c in cells]
-        print(f"{name:<16} | {n_train:>9} | {f[0][0]:>12} | {f[0][1]:>12} | {f[1][0]:>8} | {f[1][1]:>8} | "
+        print(f"{name:<16} | {n_train:>9} | {n_epochs:>6} | {f[0][0]:>12} | {f[0][1]:>12} | {f[1][0]:>8} | {f[1][1]:>8} | "
               f"{f[2][0]:>8} | {f[2][1]:>8}")
 
 
