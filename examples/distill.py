@@ -8,7 +8,7 @@
 Both are then scored against the teacher on a fresh test set (new downstream cells and new unary/binary crystals,
 generated with other seeds and labelled by the teacher). Prints force and energy MAE per group.
 
-    verdi run examples/distill.py [--epochs 40] [--teacher PK]
+    verdi run examples/distill.py [--epochs 100] [--teacher PK]
 """
 
 import argparse
@@ -37,8 +37,8 @@ def parse_args():
     parser.add_argument("--teacher", type=int, help="pk of a GraceModelData with Cu, Al, Ni (default: train one)")
     parser.add_argument("--gracemaker", default="gracemaker@localhost")
     parser.add_argument("--driver", default="grace-driver@localhost")
-    parser.add_argument("--epochs", type=int, default=40, help="student epochs")
-    parser.add_argument("--teacher-epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=100, help="epochs of the extended student")
+    parser.add_argument("--teacher-epochs", type=int, default=15)
     return parser.parse_args()
 
 
