@@ -18,7 +18,6 @@ from .validation import dict_port_validator, model_usable
 
 __all__ = ("GraceEvaluateCalculation",)
 
-PARTIAL = "results.partial.extxyz"  # the driver's finished structures so far (grace_index in info)
 
 
 def structure_names(inputs) -> list[str]:
@@ -126,7 +125,7 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         if "parent_folder" in self.inputs:  # the driver resumes: structures in the partial file are skipped
             remote = self.inputs.parent_folder
             calcinfo.remote_copy_list = [
-                (remote.computer.uuid, f"{remote.get_remote_path()}/{PARTIAL}", PARTIAL)]
+                (remote.computer.uuid, f"{remote.get_remote_path()}/{EVALUATE.partial}", EVALUATE.partial)]
         calcinfo.retrieve_list = [EVALUATE.results, EVALUATE.summary, EVALUATE.stdout, EVALUATE.stderr,
-                                  PARTIAL]
+                                  EVALUATE.partial]
         return calcinfo

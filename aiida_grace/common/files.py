@@ -30,6 +30,7 @@ class EvaluateFiles:
     structures: str = "structures.extxyz"
     model_dir: str = "model"
     results: str = "results.extxyz"
+    partial: str = "results.partial.extxyz"  # structures finished so far (grace_index in info), for resuming
     summary: str = "summary.json"
     stdout: str = "driver.out"
     stderr: str = "driver.err"

@@ -20,7 +20,7 @@ from ase.io import read, write
 from ..common.files import EVALUATE
 from ..common.structures import with_labels
 
-PARTIAL = "results.partial.extxyz"
+PARTIAL = EVALUATE.partial
 
 
 def make_calculator(settings: dict):

@@ -17,14 +17,22 @@ from ..common.structures import StructureError
 from ..data import GraceDatasetData
 
 
+def count_finished(retrieved) -> int:
+    """Structures a grace.evaluate job finished before it stopped (frames of its retrieved partial file)."""
+    if EVALUATE.partial not in retrieved.base.repository.list_object_names():
+        return 0
+    content = retrieved.base.repository.get_object_content(EVALUATE.partial)
+    return len(read(io.StringIO(content), index=":", format="extxyz")) if content.strip() else 0
+
+
 class GraceEvaluateParser(Parser):
     """Reads ``results.extxyz`` and ``summary.json`` from the retrieved folder."""
 
     def parse(self, **kwargs):
         names = self.retrieved.base.repository.list_object_names()
         if EVALUATE.results not in names or EVALUATE.summary not in names:
-            if self.node.exit_status == 120 or "results.partial.extxyz" in names:
-                done = self._count_partial() if "results.partial.extxyz" in names else 0
+            if self.node.exit_status == 120 or EVALUATE.partial in names:
+                done = count_finished(self.retrieved)
                 return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(done=done, total=self._n_inputs())
             stderr = self.retrieved.base.repository.get_object_content(EVALUATE.stderr) \
                 if EVALUATE.stderr in names else ""
@@ -64,7 +72,3 @@ class GraceEvaluateParser(Parser):
 
     def _n_inputs(self) -> int:
         return len(self._names())
-
-    def _count_partial(self) -> int:
-        content = self.retrieved.base.repository.get_object_content("results.partial.extxyz")
-        return len(read(io.StringIO(content), index=":", format="extxyz")) if content.strip() else 0

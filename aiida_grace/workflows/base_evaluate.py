@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 
 from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
-from ..calculations.evaluate import PARTIAL, GraceEvaluateCalculation
+from ..calculations.evaluate import GraceEvaluateCalculation
+from ..parsers.evaluate import count_finished as count_finished_in
 from .base_train import walltime_doubled
 
 __all__ = ("GraceBaseEvaluateWorkChain", "count_finished")
@@ -15,12 +15,7 @@ __all__ = ("GraceBaseEvaluateWorkChain", "count_finished")
 
 def count_finished(node) -> int:
     """Structures a grace.evaluate job finished before it stopped (frames of its retrieved partial file)."""
-    from ase.io import read
-
-    if "retrieved" not in node.outputs or PARTIAL not in node.outputs.retrieved.base.repository.list_object_names():
-        return 0
-    content = node.outputs.retrieved.base.repository.get_object_content(PARTIAL)
-    return len(read(io.StringIO(content), index=":", format="extxyz")) if content.strip() else 0
+    return count_finished_in(node.outputs.retrieved) if "retrieved" in node.outputs else 0
 
 
 class GraceBaseEvaluateWorkChain(BaseRestartWorkChain):
