@@ -15,7 +15,6 @@ import gzip
 import json
 from pathlib import Path
 
-import numpy as np
 
 from plain_kappa import plain_kappa
 

@@ -20,7 +20,7 @@ from aiida_grace.common.distill import (
 )
 from aiida_grace.common.distill_input import DistillSettingsError, student_parameters, validate_distill_settings
 from aiida_grace.common.structures import labels_of, with_labels
-from aiida_grace.data import GraceDatasetData, GraceModelData
+from aiida_grace.data import GraceModelData
 from aiida_grace.workflows.distill import GraceDistillWorkChain, load_protocol
 from conftest import TINY_FS, make_dataset, run_training, training_parameters, write_fake_model
 

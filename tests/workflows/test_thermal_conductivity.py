@@ -8,7 +8,6 @@ against a plain phono3py script with the same model, structure, supercells, disp
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import sys
 from pathlib import Path
