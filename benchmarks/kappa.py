@@ -22,14 +22,13 @@ from aiida.engine import run_get_node
 
 from aiida_grace.calculations.evaluate import GraceEvaluateCalculation
 from aiida_grace.calculations.train import GraceTrainCalculation
+from aiida_grace.common.demo import training_parameters
 from aiida_grace.functions import emt_dataset, split_dataset
 from aiida_grace.workflows.thermal_conductivity import GraceThermalConductivityWorkChain
 
 # `verdi run` sets __file__ to the bare file name: find this folder from argv[0] instead
 sys.path.insert(0, str(Path(sys.argv[0] if __name__ == "__main__" else __file__).resolve().parent))
 from plain_kappa import plain_kappa  # noqa: E402
-
-TINY_1L = {"lmax": 3, "n_rad_max": 16, "max_order": 3, "n_mlp_dens": 8, "n_rad_base": 8, "embedding_size": 16}
 
 
 def cases():
@@ -60,9 +59,7 @@ def tiny_model(gracemaker, driver):
     """A tiny float64 GRACE-1L model trained for 4 epochs on EMT Cu/Al cells (as the tests train)."""
     split = split_dataset(emt_dataset(orm.List(["Cu", "Al"]), orm.Int(20), orm.Int(10), orm.Float(0.05),
                                       orm.Float(0.03)), orm.Float(0.2), orm.Int(0))
-    parameters = {"seed": 1, "cutoff": 4.5,
-                  "potential": {"preset": "GRACE_1LAYER_latest", "kwargs": TINY_1L, "param_dtype": "float64"},
-                  "fit": {"maxiter": 4, "batch_size": 4, "test_batch_size": 8}}
+    parameters = training_parameters(4)
     results, node = run_get_node(GraceTrainCalculation, code=gracemaker, driver_code=driver, dataset=split["train"],
                                  test_dataset=split["test"], parameters=orm.Dict(parameters))
     if not node.is_finished_ok:

@@ -18,6 +18,7 @@ from aiida.engine import run_get_node
 
 from aiida_grace.calculations.evaluate import GraceEvaluateCalculation
 from aiida_grace.calculations.train import GraceTrainCalculation
+from aiida_grace.common.demo import TINY_FS, training_parameters
 from aiida_grace.common.distill import errors_by_group, synthetic_structures
 from aiida_grace.common.distill_input import validate_distill_settings
 from aiida_grace.data import GraceDatasetData
@@ -26,8 +27,6 @@ from aiida_grace.functions.synthetic import emt_structures
 from aiida_grace.workflows.distill import GraceDistillWorkChain
 
 ELEMENTS = ["Cu", "Al", "Ni"]
-TINY_1L = {"lmax": 3, "n_rad_max": 16, "max_order": 3, "n_mlp_dens": 8, "n_rad_base": 8, "embedding_size": 16}
-TINY_FS = {"lmax": [4, 4, 3], "n_rad_max": [12, 8, 6], "max_order": 3, "embedding_size": 16, "n_rad_base": 8}
 SYNTHETIC = {"unary_prototypes": ["fcc", "bcc", "hcp"], "binary_prototypes": ["B2", "L12"],
              "eos_strains": [-0.04, -0.02, 0.02, 0.04], "n_rattled": 1, "min_atoms_rattled": 8}
 
@@ -62,12 +61,7 @@ def train_teacher(gracemaker, driver, epochs):
     crystals = emt_labelled(synthetic_structures([], ELEMENTS, settings))
     alloys = emt_structures(ELEMENTS, 60, seed=101, rattle=0.05, max_strain=0.03)
     split = split_dataset(GraceDatasetData(alloys + crystals).store(), orm.Float(0.1), orm.Int(0))
-    parameters = {"seed": 1, "cutoff": 5.0,
-                  "potential": {"preset": "GRACE_1LAYER_latest", "kwargs": TINY_1L, "param_dtype": "float64"},
-                  "fit": {"maxiter": epochs, "batch_size": 8, "test_batch_size": 16,
-                          "loss": {"energy": {"weight": 1.0, "type": "huber", "delta": 0.01},
-                                   "forces": {"weight": 5.0, "type": "huber", "delta": 0.01},
-                                   "stress": {"weight": 1.0, "type": "huber", "delta": 0.01}}}}
+    parameters = training_parameters(epochs, cutoff=5.0, batch_size=8, test_batch_size=16)
     results, node = run_get_node(GraceTrainCalculation, code=gracemaker, driver_code=driver, dataset=split["train"],
                                  test_dataset=split["test"], parameters=orm.Dict(parameters))
     if not node.is_finished_ok:

@@ -12,10 +12,9 @@ from aiida.engine import run_get_node
 from ase.build import bulk
 
 from aiida_grace.calculations.train import GraceTrainCalculation
+from aiida_grace.common.demo import training_parameters
 from aiida_grace.functions import emt_dataset, merge_datasets, split_dataset
 from aiida_grace.workflows.elastic import GraceElasticWorkChain
-
-TINY_1L = {"lmax": 3, "n_rad_max": 16, "max_order": 3, "n_mlp_dens": 8, "n_rad_base": 8, "embedding_size": 16}
 
 
 def parse_args():
@@ -34,19 +33,7 @@ def train_emt_copper(gracemaker, driver, epochs: int = 150):
     wide = emt_dataset(orm.List(["Cu"]), orm.Int(48), orm.Int(21), orm.Float(0.03), orm.Float(0.03))
     near = emt_dataset(orm.List(["Cu"]), orm.Int(24), orm.Int(22), orm.Float(0.01), orm.Float(0.01))
     split = split_dataset(merge_datasets(wide=wide, near=near), orm.Float(0.15), orm.Int(0))
-    parameters = {
-        "seed": 1,
-        "cutoff": 5.0,
-        "potential": {"preset": "GRACE_1LAYER_latest", "kwargs": TINY_1L, "param_dtype": "float64"},
-        "fit": {
-            "maxiter": epochs,
-            "loss": {"energy": {"weight": 1.0, "type": "huber", "delta": 0.01},
-                     "forces": {"weight": 5.0, "type": "huber", "delta": 0.01},
-                     "stress": {"weight": 10.0, "type": "huber", "delta": 0.01}},
-            "opt_params": {"learning_rate": 0.01},
-            "batch_size": 4, "test_batch_size": 8,
-        },
-    }
+    parameters = training_parameters(epochs, cutoff=5.0, stress_weight=10.0, learning_rate=0.01)
     results, node = run_get_node(GraceTrainCalculation, code=gracemaker, driver_code=driver, dataset=split["train"],
                                  test_dataset=split["test"], parameters=orm.Dict(parameters))
     if not node.is_finished_ok:

@@ -11,9 +11,8 @@ from aiida.engine import run_get_node
 
 from aiida_grace.calculations.evaluate import GraceEvaluateCalculation
 from aiida_grace.calculations.train import GraceTrainCalculation
+from aiida_grace.common.demo import training_parameters
 from aiida_grace.functions import emt_dataset, split_dataset
-
-TINY_1L = {"lmax": 3, "n_rad_max": 16, "max_order": 3, "n_mlp_dens": 8, "n_rad_base": 8, "embedding_size": 16}
 
 
 def parse_args():
@@ -38,19 +37,7 @@ def make_datasets():
 
 
 def train(codes, dataset, test, epochs, parent=None, finetune=None):
-    parameters = {
-        "seed": 1,
-        "cutoff": 5.0,
-        "potential": {"preset": "GRACE_1LAYER_latest", "kwargs": TINY_1L, "param_dtype": "float64"},
-        "fit": {
-            "maxiter": epochs,
-            "loss": {"energy": {"weight": 1.0, "type": "huber", "delta": 0.01},
-                     "forces": {"weight": 5.0, "type": "huber", "delta": 0.01},
-                     "stress": {"weight": 1.0, "type": "huber", "delta": 0.01}},
-            "opt_params": {"learning_rate": 0.01},
-            "batch_size": 4, "test_batch_size": 8,
-        },
-    }
+    parameters = training_parameters(epochs, cutoff=5.0, learning_rate=0.01)
     if finetune:
         parameters["finetune"] = finetune
     inputs = {"code": codes["gracemaker"], "driver_code": codes["driver"], "dataset": dataset,

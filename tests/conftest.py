@@ -7,26 +7,9 @@ import yaml
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_grace.common.demo import TINY_1L, TINY_FS, training_parameters  # noqa: F401 (tests import them here)
+
 pytest_plugins = ["aiida.tools.pytest_fixtures"]
-
-TINY_1L = {"lmax": 3, "n_rad_max": 16, "max_order": 3, "n_mlp_dens": 8, "n_rad_base": 8, "embedding_size": 16}
-TINY_FS = {"lmax": [4, 4, 3], "n_rad_max": [12, 8, 6], "max_order": 3, "embedding_size": 16, "n_rad_base": 8}
-LOSS_EFS = {
-    "energy": {"weight": 1.0, "type": "huber", "delta": 0.01},
-    "forces": {"weight": 5.0, "type": "huber", "delta": 0.01},
-    "stress": {"weight": 1.0, "type": "huber", "delta": 0.01},
-}
-
-
-def training_parameters(epochs: int = 4, preset: str = "GRACE_1LAYER_latest", kwargs=None, **fit) -> dict:
-    """Settings of the tiny float64 models the tests train (seconds per epoch on 2 cores)."""
-    return {
-        "seed": 1,
-        "cutoff": 4.5,
-        "potential": {"preset": preset, "kwargs": kwargs if kwargs is not None else TINY_1L,
-                      "param_dtype": "float64"},
-        "fit": {"maxiter": epochs, "loss": LOSS_EFS, "batch_size": 4, "test_batch_size": 8, **fit},
-    }
 
 
 @pytest.fixture(scope="session")

@@ -64,3 +64,15 @@ def test_naive_finetune_trains_everything_and_fs_export_follows_the_preset():
     assert wants_fs_export(validate_parameters({"potential": {"preset": "FS"}}))
     assert not wants_fs_export(validate_parameters({}))
     assert wants_fs_export(validate_parameters({}), parent_architecture="GRACE-FS")
+
+
+def test_demo_parameters_are_valid_and_carry_their_options():
+    from aiida_grace.common.demo import TINY_FS, training_parameters
+
+    merged = validate_parameters(training_parameters(7, cutoff=5.0, stress_weight=10.0, learning_rate=0.01))
+    assert merged["fit"]["maxiter"] == 7 and merged["cutoff"] == 5.0
+    assert merged["fit"]["loss"]["stress"]["weight"] == 10.0 and merged["fit"]["opt_params"]["learning_rate"] == 0.01
+    assert loss_labels(merged) == {"energy", "forces", "stress"}
+    fs = validate_parameters(training_parameters(preset="FS", kwargs=TINY_FS, batch_size=8))
+    assert fs["potential"]["kwargs"] == TINY_FS and fs["fit"]["batch_size"] == 8
+    assert "opt_params" not in training_parameters()["fit"]
