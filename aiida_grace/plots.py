@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -89,6 +89,124 @@ def parity(reference: Sequence, predicted: Sequence, path: str | Path, title: st
         axis.set_title(f"MAE {mae_scale * np.mean(np.abs(pred - ref)):.3g} {mae_unit}")
         axis.set_aspect("equal", adjustable="datalim")
         axis.grid(alpha=0.3)
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return Path(path)
+
+
+def moduli_pairs(tensor, reference=None) -> dict[str, tuple[float, float | None]]:
+    """(model, reference) VRH bulk and shear moduli and Young's modulus (GPa) of 6×6 tensors in GPa."""
+    from .common.elastic import elastic_properties
+
+    keys = {"K_VRH": "bulk_modulus_vrh", "G_VRH": "shear_modulus_vrh", "E": "youngs_modulus"}
+    model = elastic_properties(tensor)
+    ref = elastic_properties(reference) if reference is not None else {}
+    return {label: (model[key], ref.get(key)) for label, key in keys.items()}
+
+
+def elastic_summary(tensor, path: str | Path, reference=None, title: str = "",
+                    names: tuple[str, str] = ("model", "reference")) -> Path:
+    """The 6×6 Voigt tensor C_ij (GPa) as an annotated heat map beside bars of K, G and E (GPa), each next to
+    the reference's when a reference tensor is given."""
+    plt = _pyplot()
+    c = np.asarray(tensor, dtype=float)
+    figure, (heat, bars) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1.15, 1]})
+    limit = np.abs(c).max() or 1.0
+    image = heat.imshow(c, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    for (i, j), value in np.ndenumerate(c):
+        heat.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=9,
+                  color="white" if abs(value) > 0.6 * limit else "black")
+    heat.set_xticks(range(6), [str(k) for k in range(1, 7)])
+    heat.set_yticks(range(6), [str(k) for k in range(1, 7)])
+    heat.set_xlabel("j (Voigt)")
+    heat.set_ylabel("i (Voigt)")
+    heat.set_title("elastic tensor C$_{ij}$ (GPa)")
+    figure.colorbar(image, ax=heat, label="GPa", shrink=0.85)
+
+    pairs = moduli_pairs(c, reference)
+    positions = np.arange(len(pairs))
+    width = 0.38 if reference is not None else 0.6
+    series = [(names[0], [p[0] for p in pairs.values()], 0.0 if reference is None else -width / 2)]
+    if reference is not None:
+        series.append((names[1], [p[1] for p in pairs.values()], width / 2))
+    for name, values, offset in series:
+        drawn = bars.bar(positions + offset, values, width, label=name)
+        bars.bar_label(drawn, fmt="%.0f", fontsize=9)
+    bars.set_xticks(positions, list(pairs))
+    bars.set_ylabel("modulus (GPa)")
+    bars.set_title("bulk K, shear G (Voigt-Reuss-Hill), Young's E")
+    bars.margins(y=0.15)
+    bars.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return Path(path)
+
+
+def band_axis(kpoints_cartesian, labels: Sequence[tuple[int, str]]) -> tuple[np.ndarray, list[float], list[str]]:
+    """Distance along a band path (1/Å, as the k-points are given), with no step across a break (two labelled
+    k-points in a row); the ticks and their labels (Γ for G, ``K|U`` at a break)."""
+    k = np.asarray(kpoints_cartesian, dtype=float)
+    step = np.linalg.norm(np.diff(k, axis=0), axis=1)
+    named = dict(labels)
+    for i in range(len(step)):
+        if i in named and i + 1 in named:
+            step[i] = 0.0
+    x = np.concatenate([[0.0], np.cumsum(step)])
+    ticks, names = [], []
+    for index, name in sorted(named.items()):
+        name = "Γ" if name in ("G", "GAMMA") else name
+        if ticks and np.isclose(x[index], ticks[-1]):
+            names[-1] = f"{names[-1]}|{name}"
+        else:
+            ticks.append(float(x[index]))
+            names.append(name)
+    return x, ticks, names
+
+
+def phonons_and_kappa(temperatures, kappa: dict[str, np.ndarray], path: str | Path, bands=None, dos=None,
+                      title: str = "") -> Path:
+    """Phonon bands (``bands``: x, frequencies (n_k, n_bands) THz, ticks, tick labels), total DOS (``dos``:
+    frequencies THz, states/THz) and κ(T) (W/m/K): the total and its particle (P) and coherence (C) parts,
+    each the mean of xx, yy, zz (``kappa`` holds phono3py's (n_T, 6) ``kappa_P_RTA`` and ``kappa_C``)."""
+    plt = _pyplot()
+    panels = (["bands", "dos"] if bands is not None and dos is not None else []) + ["kappa"]
+    ratios = {"bands": 2.6, "dos": 0.9, "kappa": 2.0}
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.1 * sum(ratios[p] for p in panels) / 1.4, 4.2),
+                                gridspec_kw={"width_ratios": [ratios[p] for p in panels]}, squeeze=False)
+    axes = dict(zip(panels, axes[0]))
+    if "bands" in axes:
+        x, frequencies, ticks, names = bands
+        axis = axes["bands"]
+        axis.plot(x, frequencies, color="tab:blue", lw=1)
+        for tick in ticks:
+            axis.axvline(tick, color="grey", lw=0.5)
+        axis.axhline(0.0, color="black", lw=0.5)
+        axis.set_xticks(ticks, names)
+        axis.set_xlim(x[0], x[-1])
+        axis.set_ylabel("frequency (THz)")
+        axis.set_title("phonon bands")
+        axes["dos"].plot(dos[1], dos[0], color="tab:blue", lw=1)
+        axes["dos"].set_ylim(axis.get_ylim())
+        axes["dos"].set_yticklabels([])
+        axes["dos"].set_xlabel("DOS (states/THz)")
+        axes["dos"].set_title("DOS")
+    axis = axes["kappa"]
+    temperatures = np.asarray(temperatures, dtype=float)
+    particle = np.asarray(kappa["kappa_P_RTA"], dtype=float)[:, :3].mean(axis=1)
+    coherence = np.asarray(kappa["kappa_C"], dtype=float)[:, :3].mean(axis=1)
+    for values, label, style in ((particle + coherence, "total", "-o"), (particle, "particle (P, RTA)", "--s"),
+                                 (coherence, "coherence (C)", ":^")):
+        axis.plot(temperatures, values, style, markersize=4, label=label)
+    axis.set_xlabel("temperature (K)")
+    axis.set_ylabel("κ (W/m/K)")
+    axis.set_yscale("log")
+    axis.set_title("lattice thermal conductivity")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend()
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -67,8 +67,9 @@ def main():
     from ase.build import bulk
 
     sys.path.insert(0, str(SCRIPT.parents[1] / "examples"))
-    from elastic import emt_elastic_constants, train_emt_copper
+    from elastic import emt_elastic_constants
 
+    from aiida_grace.examples import emt_copper_model
     from aiida_grace.workflows.elastic import GraceElasticWorkChain
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -84,7 +85,7 @@ def main():
         model = orm.load_node(args.model)
     else:
         started = time.perf_counter()
-        model = train_emt_copper(orm.load_code(args.gracemaker), driver, args.epochs)
+        model = emt_copper_model(orm.load_code(args.gracemaker), driver, args.epochs)
         print(f"trained model <{model.pk}> on EMT Cu in {time.perf_counter() - started:.0f} s")
 
     structure = orm.StructureData(ase=bulk(START["element"], "fcc", a=START["a"]))

@@ -8,10 +8,8 @@
 Both are then scored against the teacher on a fresh test set (new downstream cells and new unary/binary crystals,
 generated with other seeds and labelled by the teacher). Prints force and energy MAE per group.
 
-    verdi run examples/distill.py [--epochs 100] [--teacher PK]
+    verdi run examples/distill.py [--epochs 100] [--model PK of a teacher]
 """
-
-import argparse
 
 from aiida import orm
 from aiida.engine import run_get_node
@@ -22,6 +20,7 @@ from aiida_grace.common.demo import TINY_FS, training_parameters
 from aiida_grace.common.distill import errors_by_group, synthetic_structures
 from aiida_grace.common.distill_input import validate_distill_settings
 from aiida_grace.data import GraceDatasetData
+from aiida_grace.examples import example_parser, how_to_look
 from aiida_grace.functions import emt_dataset, split_dataset
 from aiida_grace.functions.synthetic import emt_structures
 from aiida_grace.workflows.distill import GraceDistillWorkChain
@@ -32,11 +31,8 @@ SYNTHETIC = {"unary_prototypes": ["fcc", "bcc", "hcp"], "binary_prototypes": ["B
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--teacher", type=int, help="pk of a GraceModelData with Cu, Al, Ni (default: train one)")
-    parser.add_argument("--gracemaker", default="gracemaker@localhost")
-    parser.add_argument("--driver", default="grace-driver@localhost")
-    parser.add_argument("--epochs", type=int, default=100, help="epochs of the extended student")
+    parser = example_parser(__doc__, model="PK or UUID of the teacher, a GraceModelData with Cu, Al and Ni "
+                                           "(default: train one)", epochs=100)
     parser.add_argument("--teacher-epochs", type=int, default=15)
     return parser.parse_args()
 
@@ -79,8 +75,8 @@ def evaluate(driver, model, dataset, calculator):
 
 def main():
     args = parse_args()
-    gracemaker, driver = orm.load_code(args.gracemaker), orm.load_code(args.driver)
-    teacher = orm.load_node(args.teacher) if args.teacher else train_teacher(gracemaker, driver, args.teacher_epochs)
+    gracemaker, driver = orm.load_code(args.gracemaker), orm.load_code(args.code)
+    teacher = orm.load_node(args.model) if args.model else train_teacher(gracemaker, driver, args.teacher_epochs)
     downstream = emt_dataset(orm.List(ELEMENTS), orm.Int(24), orm.Int(200), orm.Float(0.05), orm.Float(0.03))
 
     students = {}
@@ -120,6 +116,7 @@ def main():
         f = [c.split("|") for c in cells]
         print(f"{name:<16} | {n_train:>9} | {n_epochs:>6} | {f[0][0]:>12} | {f[0][1]:>12} | {f[1][0]:>8} | {f[1][1]:>8} | "
               f"{f[2][0]:>8} | {f[2][1]:>8}")
+    print(f"\nthe last grace.distill run (downstream only):\n{how_to_look(node)}")
 
 
 if __name__ == "__main__":

@@ -1,44 +1,25 @@
 """Elastic constants of fcc Cu with grace.elastic, from a GRACE model trained on EMT-labelled Cu.
 
-Run with ``verdi run examples/elastic.py`` (trains a small model first, ~3 min on 2 cores) or
-``verdi run examples/elastic.py --model PK`` to use a stored GraceModelData. Prints C11, C12, C44 and the
-moduli against EMT's own values, computed directly with ase.
-"""
+    verdi run examples/elastic.py                     # trains the EMT Cu demo model first (~3 min on 2 cores)
+    verdi run examples/elastic.py --model PK          # a stored GraceModelData with Cu instead
 
-import argparse
+Prints C11, C12, C44 and the moduli against EMT's own values (computed directly with ase, same strains), writes
+the summary plot ``elastic_<PK>.png`` (C_ij heat map, moduli against EMT) and the commands to look further.
+"""
 
 from aiida import orm
 from aiida.engine import run_get_node
 from ase.build import bulk
 
-from aiida_grace.calculations.train import GraceTrainCalculation
-from aiida_grace.common.demo import training_parameters
-from aiida_grace.functions import emt_dataset, merge_datasets, split_dataset
+from aiida_grace.examples import example_parser, how_to_look, model_from_args
+from aiida_grace.plots import elastic_summary
 from aiida_grace.workflows.elastic import GraceElasticWorkChain
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=int, help="pk of a GraceModelData with Cu (default: train one on EMT Cu)")
-    parser.add_argument("--gracemaker", default="gracemaker@localhost", help="gracemaker Code label")
-    parser.add_argument("--driver", default="grace-driver@localhost", help="aiida-grace driver Code label")
-    parser.add_argument("--epochs", type=int, default=150, help="epochs when training the model")
+    parser = example_parser(__doc__)
     parser.add_argument("--protocol", default="balanced", choices=("fast", "balanced", "stringent"))
     return parser.parse_args()
-
-
-def train_emt_copper(gracemaker, driver, epochs: int = 150):
-    """A small float64 GRACE-1L model (cutoff 5 Å) trained on EMT-labelled fcc Cu cells (4 and 8 atoms):
-    strained by up to 3% and rattled by 0.03 Å, plus gently strained ones for the elastic regime."""
-    wide = emt_dataset(orm.List(["Cu"]), orm.Int(48), orm.Int(21), orm.Float(0.03), orm.Float(0.03))
-    near = emt_dataset(orm.List(["Cu"]), orm.Int(24), orm.Int(22), orm.Float(0.01), orm.Float(0.01))
-    split = split_dataset(merge_datasets(wide=wide, near=near), orm.Float(0.15), orm.Int(0))
-    parameters = training_parameters(epochs, cutoff=5.0, stress_weight=10.0, learning_rate=0.01)
-    results, node = run_get_node(GraceTrainCalculation, code=gracemaker, driver_code=driver, dataset=split["train"],
-                                 test_dataset=split["test"], parameters=orm.Dict(parameters))
-    if not node.is_finished_ok:
-        raise SystemExit(f"training <{node.pk}> failed: {node.exit_status} {node.exit_message}")
-    return results["model"]
 
 
 def emt_elastic_constants(strains: dict):
@@ -66,13 +47,9 @@ def emt_elastic_constants(strains: dict):
 
 def main():
     args = parse_args()
-    driver = orm.load_code(args.driver)
-    if args.model is not None:
-        model = orm.load_node(args.model)
-    else:
-        model = train_emt_copper(orm.load_code(args.gracemaker), driver, args.epochs)
-        print(f"trained model <{model.pk}> on EMT Cu")
-    builder = GraceElasticWorkChain.get_builder_from_protocol(driver, model, orm.StructureData(ase=bulk("Cu", a=3.6)),
+    model = model_from_args(args)
+    builder = GraceElasticWorkChain.get_builder_from_protocol(orm.load_code(args.code), model,
+                                                              orm.StructureData(ase=bulk("Cu", a=3.6)),
                                                               protocol=args.protocol)
     results, node = run_get_node(builder)
     if not node.is_finished_ok:
@@ -87,7 +64,10 @@ def main():
     print(f"K_VRH {p['bulk_modulus_vrh']:.1f} GPa, G_VRH {p['shear_modulus_vrh']:.1f} GPa, E {p['youngs_modulus']:.1f} "
           f"GPa, Poisson {p['poisson_ratio']:.3f}, Born stable {p['born_stable']}, fit residual "
           f"{p['fit_residual']:.2g} GPa")
-    print(f"Provenance: verdi node graph generate -f png {results['output_parameters'].pk}")
+    plot = elastic_summary(c, f"elastic_{node.pk}.png", reference=emt, names=("GRACE", "EMT"),
+                           title=f"fcc Cu, grace.elastic <{node.pk}>, model <{model.pk}>")
+    print(f"summary plot (C_ij, moduli against EMT): {plot}\n")
+    print(how_to_look(node, plot="elastic"))
 
 
 if __name__ == "__main__":

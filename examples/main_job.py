@@ -4,22 +4,18 @@ Run with ``verdi run examples/main_job.py`` (``--help`` for options). Every data
 a node: the script ends by printing the command that draws the provenance graph.
 """
 
-import argparse
-
 from aiida import orm
 from aiida.engine import run_get_node
 
 from aiida_grace.calculations.evaluate import GraceEvaluateCalculation
 from aiida_grace.calculations.train import GraceTrainCalculation
 from aiida_grace.common.demo import training_parameters
+from aiida_grace.examples import example_parser, how_to_look
 from aiida_grace.functions import emt_dataset, split_dataset
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--gracemaker", default="gracemaker@localhost", help="gracemaker Code label")
-    parser.add_argument("--driver", default="grace-driver@localhost", help="aiida-grace driver Code label")
-    parser.add_argument("--epochs", type=int, default=30, help="epochs of the first training")
+    parser = example_parser(__doc__, model=None, epochs=30)
     parser.add_argument("--finetune-epochs", type=int, default=15, help="epochs of the frozen fine-tuning")
     return parser.parse_args()
 
@@ -59,7 +55,7 @@ def evaluate(codes, model, dataset):
 
 def main():
     args = parse_args()
-    codes = {"gracemaker": orm.load_code(args.gracemaker), "driver": orm.load_code(args.driver)}
+    codes = {"gracemaker": orm.load_code(args.gracemaker), "driver": orm.load_code(args.code)}
     train_set, test_set, finetune_set, held_out = make_datasets()
     print(f"datasets: train <{train_set.pk}> {train_set.n_structures}, test <{test_set.pk}> {test_set.n_structures}, "
           f"fine-tune <{finetune_set.pk}> {finetune_set.n_structures}, held-out <{held_out.pk}> {held_out.n_structures}")
@@ -88,7 +84,8 @@ def main():
         print(f"{row[0]:<16} {row[1]:<14} {row[2]:>6} {row[3]:>15.2f} {row[4]:>12.1f} {row[5]:>10.3f}")
     print()
     print("All processes:     verdi process list -a")
-    print(f"One job in detail: verdi process show {tuned_job.pk}")
+    print(how_to_look(tuned_job, plot="learning-curve"))
+    print(f"Parity plot of the last evaluation: aiida-grace plot parity {node.pk}")
     print("Provenance graph from the EMT data to the fine-tuned model's errors on the fine-tune set:")
     print(f"  verdi node graph generate -a 12 -d 0 -f png -O main_job_graph.png {last_errors.pk}")
 

@@ -6,7 +6,8 @@ import click
 
 from .dataset import dataset
 from .model import model
-from .results import plot, results
+from .plot import plot
+from .results import results
 from .setup import setup
 
 

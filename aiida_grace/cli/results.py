@@ -1,4 +1,4 @@
-"""``aiida-grace results`` and ``aiida-grace plot``: what a process produced, as a table or a picture."""
+"""``aiida-grace results``: what a process produced, as a table."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def describe_output(node) -> list[list]:
         return rows
     if isinstance(node, GraceModelData):
         attrs = node.base.attributes.all
-        return [["", f"GraceModelData<{node.pk}> {attrs.get('architecture')} {'-'.join(node.elements)} "
-                     f"sha256 {str(attrs.get('sha256'))[:12]}"]]
+        return [["", (f"GraceModelData<{node.pk}> {attrs.get('architecture')} {'-'.join(node.elements)} "
+                     f"sha256 {str(attrs.get('sha256'))[:12]}")]]
     if isinstance(node, GraceDatasetData):
         return [["", f"GraceDatasetData<{node.pk}> {node.n_structures} structures, labels {node.labels}"]]
     if isinstance(node, orm.ArrayData):
@@ -70,41 +70,3 @@ def results(identifier, profile_name):
                + (f"  ({process.exit_message})" if process.exit_message else ""))
     rows = output_rows(process)
     click.echo(table(rows, ["output", "value"]) if rows else "no outputs")
-
-
-@click.group()
-def plot():
-    """Write PNG figures of results."""
-
-
-@plot.command("learning-curve")
-@click.argument("identifier")
-@click.option("-o", "--output", default="learning_curve.png", show_default=True)
-@profile_option
-def plot_learning_curve(identifier, output, profile_name):
-    """Train/test loss and MAEs per epoch of a grace.train job."""
-    load(profile_name)
-    from .. import plots
-
-    job = load_node_of(identifier)
-    if "learning_curve" not in job.outputs:
-        raise click.ClickException(f"process {job.pk} has no learning_curve output (is it a grace.train job?)")
-    curve = job.outputs.learning_curve
-    arrays = {name: curve.get_array(name) for name in curve.get_arraynames()}
-    click.echo(plots.learning_curve(arrays, output, title=f"{job.process_label}<{job.pk}>"))
-
-
-@plot.command("parity")
-@click.argument("identifier")
-@click.option("-o", "--output", default="parity.png", show_default=True)
-@profile_option
-def plot_parity(identifier, output, profile_name):
-    """Predicted against reference energies, forces and stresses of a grace.evaluate job."""
-    load(profile_name)
-    from .. import plots
-
-    job = load_node_of(identifier)
-    if "output_dataset" not in job.outputs or "dataset" not in job.inputs:
-        raise click.ClickException(f"process {job.pk} is not a grace.evaluate job on a labelled dataset")
-    title = f"{job.inputs.model.label or 'model'} <{job.inputs.model.pk}> on {job.inputs.dataset.label or 'dataset'}"
-    click.echo(plots.parity(job.inputs.dataset.to_ase(), job.outputs.output_dataset.to_ase(), output, title=title))

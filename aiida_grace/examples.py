@@ -1,0 +1,71 @@
+"""What the ``examples/`` scripts share: their common options, the EMT-Cu demo model, the closing hints.
+
+Every example takes ``--code`` (the aiida-grace driver Code that runs its jobs), ``--gracemaker`` (the Code that
+trains when no model is given) and ``--model PK|UUID`` (a stored GraceModelData to use instead of training one).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from aiida import orm
+from aiida.engine import run_get_node
+
+from .common.demo import training_parameters
+
+DRIVER, GRACEMAKER = "grace-driver@localhost", "gracemaker@localhost"
+
+
+MODEL_HELP = "PK or UUID of a stored GraceModelData to use (default: train the EMT Cu demo model, ~3 min on 2 cores)"
+
+
+def example_parser(doc: str, *, model: str | None = MODEL_HELP, epochs: int = 150) -> argparse.ArgumentParser:
+    """An argument parser with ``--code``/``--driver``, ``--gracemaker``, ``--epochs`` and (unless ``model`` is
+    None) ``--model``, whose help ``model`` is."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--code", "--driver", dest="code", default=DRIVER,
+                        help="label of the aiida-grace driver Code that runs the jobs (default: %(default)s)")
+    parser.add_argument("--gracemaker", default=GRACEMAKER,
+                        help="label of the gracemaker Code, used when a model is trained (default: %(default)s)")
+    if model:
+        parser.add_argument("--model", help=model)
+    parser.add_argument("--epochs", type=int, default=epochs, help="epochs of training (default: %(default)s)")
+    return parser
+
+
+def emt_copper_model(gracemaker, driver, epochs: int = 150):
+    """The demo model: a tiny float64 GRACE-1L (cutoff 5 Å) trained on EMT-labelled fcc Cu cells of 4 and 8
+    atoms, strained by up to 3% and rattled by 0.03 Å, plus gently strained ones for the elastic regime."""
+    from .calculations.train import GraceTrainCalculation
+    from .functions import emt_dataset, merge_datasets, split_dataset
+
+    wide = emt_dataset(orm.List(["Cu"]), orm.Int(48), orm.Int(21), orm.Float(0.03), orm.Float(0.03))
+    near = emt_dataset(orm.List(["Cu"]), orm.Int(24), orm.Int(22), orm.Float(0.01), orm.Float(0.01))
+    split = split_dataset(merge_datasets(wide=wide, near=near), orm.Float(0.15), orm.Int(0))
+    parameters = training_parameters(epochs, cutoff=5.0, stress_weight=10.0, learning_rate=0.01)
+    results, node = run_get_node(GraceTrainCalculation, code=gracemaker, driver_code=driver, dataset=split["train"],
+                                 test_dataset=split["test"], parameters=orm.Dict(parameters))
+    if not node.is_finished_ok:
+        raise SystemExit(f"training <{node.pk}> failed: {node.exit_status} {node.exit_message}")
+    results["model"].label = "GRACE-1L tiny, EMT Cu"
+    return results["model"]
+
+
+def model_from_args(args):
+    """The GraceModelData named by ``--model``, or the EMT Cu demo model trained now (its PK printed)."""
+    if args.model:
+        return orm.load_node(args.model)
+    model = emt_copper_model(orm.load_code(args.gracemaker), orm.load_code(args.code), args.epochs)
+    print(f"trained the EMT Cu demo model <{model.pk}>: pass --model {model.pk} to the other examples to reuse it")
+    return model
+
+
+def how_to_look(process, plot: str | None = None) -> str:
+    """The commands that show ``process``, its outputs, its plot (an ``aiida-grace plot`` verb) and its graph."""
+    lines = [f"Process in detail:  verdi process show {process.pk}",
+             f"Its log:            verdi process report {process.pk}",
+             f"Its outputs:        aiida-grace results {process.pk}"]
+    if plot:
+        lines.append(f"Its plot:           aiida-grace plot {plot} {process.pk}")
+    lines.append(f"Provenance graph:   verdi node graph generate -f png -O graph_{process.pk}.png {process.pk}")
+    return "\n".join(lines)
