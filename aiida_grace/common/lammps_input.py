@@ -77,7 +77,7 @@ def render_lammps_input(settings: dict, *, pair_style: str, model_path: str, ele
         if dump_file:
             lines += [
                 f"dump            trajectory all custom {settings['dump_interval']} {dump_file} id type x y z ix iy iz",
-                "dump_modify     trajectory sort id",
+                "dump_modify     trajectory sort id format float %.10g",
             ]
         lines.append(f"run             {settings['steps']}")
     return "\n".join(lines) + "\n"

@@ -26,20 +26,24 @@ from ase.io import read
 
 from ..common.files import MD
 from ..common.lammps_input import BAR_PER_GPA, EXTERNAL_FIX, render_lammps_input
+from ..common.lammps_output import THERMO_FIELDS
 from ..common.md_input import validate_settings
+from ..common.md_start import (initial_velocities, instantaneous_temperature, lammps_prism,
+                               write_lammps_start)
 from .evaluate import make_calculator
-
-THERMO_FIELDS = ("step", "time", "potential_energy", "kinetic_energy", "total_energy", "temperature", "pressure",
-                 "volume")
 
 
 class Recorder:
-    """Thermodynamic rows and trajectory frames, kept in memory and written as npz at the end."""
+    """Thermodynamic rows and trajectory frames, written as npz to ``workdir`` at the end and, so that a job cut
+    by the walltime keeps its work, also whenever ``flush_seconds`` (environment variable
+    ``AIIDA_GRACE_MD_FLUSH_SECONDS``, default 60 s) have passed since the last write."""
 
-    def __init__(self, settings: dict):
-        self.settings = settings
+    def __init__(self, settings: dict, workdir: Path, numbers: np.ndarray):
+        self.settings, self.workdir, self.numbers = settings, workdir, numbers
         self.rows: list[tuple] = []
         self.frames: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.flush_seconds = float(os.environ.get("AIIDA_GRACE_MD_FLUSH_SECONDS", 60.0))
+        self.flushed = time.monotonic()
 
     def record(self, step: int, pe: float, ke: float, temperature: float, pressure_gpa: float, volume: float,
                positions=None, cell=None) -> None:
@@ -47,34 +51,27 @@ class Recorder:
                           pressure_gpa, volume))
         if positions is not None and step % self.settings["dump_interval"] == 0:
             self.frames.append((step, np.array(positions, dtype=float), np.array(cell, dtype=float)))
+        if time.monotonic() - self.flushed >= self.flush_seconds:
+            self.write()
 
     def wants_frame(self, step: int) -> bool:
         return step % self.settings["dump_interval"] == 0
 
-    def write(self, workdir: Path, numbers: np.ndarray) -> None:
-        table = np.array(self.rows, dtype=float)
-        np.savez_compressed(workdir / MD.thermo, **{name: table[:, i] for i, name in enumerate(THERMO_FIELDS)})
+    def write(self) -> None:
+        """Both npz files, each replaced atomically (a kill mid-write leaves the previous complete file)."""
+        table = np.array(self.rows, dtype=float).reshape(-1, len(THERMO_FIELDS))
         steps = np.array([f[0] for f in self.frames], dtype=int)
-        np.savez_compressed(workdir / MD.trajectory, steps=steps, time=steps * self.settings["timestep"] / 1000.0,
-                            positions=np.array([f[1] for f in self.frames]),
-                            cells=np.array([f[2] for f in self.frames]), numbers=numbers)
+        self._replace(MD.thermo, **{name: table[:, i] for i, name in enumerate(THERMO_FIELDS)})
+        self._replace(MD.trajectory, steps=steps, time=steps * self.settings["timestep"] / 1000.0,
+                      positions=np.array([f[1] for f in self.frames]),
+                      cells=np.array([f[2] for f in self.frames]), numbers=self.numbers)
+        self.flushed = time.monotonic()
 
-
-def initial_velocities(atoms: Atoms, temperature: float, seed: int) -> None:
-    """Maxwell-Boltzmann velocities with zero total momentum, reproducible from ``seed``, scaled to exactly
-    ``temperature`` (K, 3N-3 degrees of freedom)."""
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
-
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
-    Stationary(atoms)
-    current = instantaneous_temperature(atoms.get_kinetic_energy(), len(atoms))
-    if current > 0:
-        atoms.set_velocities(atoms.get_velocities() * np.sqrt(temperature / current))
-
-
-def instantaneous_temperature(kinetic_energy: float, n_atoms: int) -> float:
-    """K, with 3N-3 degrees of freedom (momentum conserved), as LAMMPS's ``temp`` compute."""
-    return 2.0 * kinetic_energy / (max(3 * n_atoms - 3, 1) * units.kB)
+    def _replace(self, name: str, **arrays) -> None:
+        partial = self.workdir / f"{name}.part"
+        with open(partial, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        os.replace(partial, self.workdir / name)
 
 
 def run_ase(atoms: Atoms, calc, settings: dict, recorder: Recorder) -> dict:
@@ -145,15 +142,11 @@ def lammps_cell(lmp) -> np.ndarray:
 
 def run_lammps(atoms: Atoms, settings: dict, recorder: Recorder, workdir: Path) -> dict:
     """NVE/NVT/NPT in LAMMPS (metal units); returns run facts (pair style used, LAMMPS version)."""
-    from ase.calculators.lammps import Prism
-    from ase.io.lammpsdata import write_lammps_data
-
     lmp = load_lammps(workdir)
     pair_style = choose_pair_style(lmp, settings)
     elements = [el for el in settings["elements"] if el in set(atoms.get_chemical_symbols())]
-    prism = Prism(atoms.cell.array, pbc=atoms.pbc)
-    write_lammps_data(workdir / MD.lammps_data, atoms, specorder=elements, prismobj=prism, masses=True,
-                      velocities=True, units="metal", atom_style="atomic")
+    prism = lammps_prism(atoms)
+    write_lammps_start(workdir / MD.lammps_data, atoms, elements)
     model_path = settings["model"]["fs_yaml"] if pair_style == "grace/fs" else settings["model"]["saved_model"]
     common = dict(pair_style=pair_style, model_path=model_path, elements=elements, data_file=MD.lammps_data,
                   cutoff=settings.get("cutoff"))
@@ -214,13 +207,13 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
     atoms = read(workdir / MD.structure, format="extxyz")
     atoms.calc = None
     initial_velocities(atoms, settings["temperature"], settings["seed"])
-    recorder = Recorder(settings)
+    recorder = Recorder(settings, workdir, atoms.numbers)
     start = time.perf_counter()
     if settings["engine"] == "ase":
         facts = run_ase(atoms, make_calculator(settings), settings, recorder)
     else:
         facts = run_lammps(atoms, settings, recorder, workdir)
-    recorder.write(workdir, atoms.numbers)
+    recorder.write()
     steps, n_atoms = settings["steps"], len(atoms)
     summary = {
         "engine": settings["engine"],

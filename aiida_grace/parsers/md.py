@@ -1,4 +1,8 @@
-"""Parser of ``grace.md``: trajectory, thermodynamic time series and run summary."""
+"""Parser of ``grace.md``: trajectory, thermodynamic time series and run summary.
+
+A job cut short (walltime) still gives the ``thermo`` and ``trajectory`` the driver had written so far (it rewrites
+them every minute), with exit code 400.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,25 @@ from aiida.parsers import Parser
 from ase.data import chemical_symbols
 
 from ..common.files import MD
+from ..common.lammps_output import THERMO_UNITS
 
-THERMO_UNITS = {"step": "1", "time": "ps", "potential_energy": "eV", "kinetic_energy": "eV", "total_energy": "eV",
-                "temperature": "K", "pressure": "GPa", "volume": "Å^3"}
+
+def thermo_node(thermo: dict, n_atoms: int) -> orm.ArrayData:
+    """The ``thermo`` output: one array per field of :data:`THERMO_UNITS`, with ``units`` and ``n_atoms``."""
+    series = orm.ArrayData()
+    for name, values in thermo.items():
+        series.set_array(name, np.asarray(values))
+    series.base.attributes.set("units", {k: v for k, v in THERMO_UNITS.items() if k in thermo})
+    series.base.attributes.set("n_atoms", int(n_atoms))
+    return series
+
+
+def trajectory_node(symbols: list[str], steps, positions, cells, times) -> orm.TrajectoryData:
+    """The ``trajectory`` output: unwrapped positions (Å), cells (Å) and times (ps) per frame."""
+    trajectory = orm.TrajectoryData()
+    trajectory.set_trajectory(symbols=symbols, positions=np.asarray(positions), stepids=np.asarray(steps),
+                              cells=np.asarray(cells), times=np.asarray(times))
+    return trajectory
 
 
 class GraceMdParser(Parser):
@@ -24,35 +44,39 @@ class GraceMdParser(Parser):
     def parse(self, **kwargs):
         repository = self.retrieved.base.repository
         names = repository.list_object_names()
-        if not {MD.thermo, MD.trajectory, MD.summary} <= set(names):
+        if MD.lammps_input in names:
+            content = repository.get_object_content(MD.lammps_input, mode="rb")
+            self.out("lammps_input", orm.SinglefileData(io.BytesIO(content), filename=MD.lammps_input))
+        try:
+            series = self._series(repository, names)
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exception:
+            return self.exit_codes.ERROR_INVALID_RESULTS.format(exception=exception)
+        if series is not None:
+            thermo, trajectory = series
+            self.out("thermo", thermo_node(thermo, len(trajectory.symbols)))
+            self.out("trajectory", trajectory)
+
+        if MD.summary not in names or series is None:
             if self.node.exit_status == 120:
                 return self.exit_codes.ERROR_OUT_OF_WALLTIME
             stderr = repository.get_object_content(MD.stderr) if MD.stderr in names else ""
             return self.exit_codes.ERROR_MISSING_RESULTS.format(detail=" | ".join(stderr.strip().splitlines()[-3:]))
-        try:
-            summary = json.loads(repository.get_object_content(MD.summary))
-            thermo = dict(np.load(io.BytesIO(repository.get_object_content(MD.thermo, mode="rb"))))
-            frames = dict(np.load(io.BytesIO(repository.get_object_content(MD.trajectory, mode="rb"))))
-            trajectory = orm.TrajectoryData()
-            trajectory.set_trajectory(symbols=[chemical_symbols[z] for z in frames["numbers"]],
-                                      positions=frames["positions"], stepids=frames["steps"], cells=frames["cells"],
-                                      times=frames["time"])
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exception:
-            return self.exit_codes.ERROR_INVALID_RESULTS.format(exception=exception)
-
-        series = orm.ArrayData()
-        for name, values in thermo.items():
-            series.set_array(name, np.asarray(values))
-        series.base.attributes.set("units", {k: v for k, v in THERMO_UNITS.items() if k in thermo})
-        series.base.attributes.set("n_atoms", int(summary["n_atoms"]))
-        self.out("trajectory", trajectory)
-        self.out("thermo", series)
-        self.out("output_parameters", orm.Dict(summary))
-        if MD.lammps_input in names:
-            content = repository.get_object_content(MD.lammps_input, mode="rb")
-            self.out("lammps_input", orm.SinglefileData(io.BytesIO(content), filename=MD.lammps_input))
+        self.out("output_parameters", orm.Dict(json.loads(repository.get_object_content(MD.summary))))
 
         finite = np.isfinite(thermo["total_energy"])
         if not finite.all():
             return self.exit_codes.ERROR_NON_FINITE_ENERGY.format(step=int(thermo["step"][~finite][0]))
         return ExitCode(0)
+
+    @staticmethod
+    def _series(repository, names):
+        """(thermo arrays, TrajectoryData), or None when the driver wrote neither file yet."""
+        if not {MD.thermo, MD.trajectory} <= set(names):
+            return None
+        thermo = dict(np.load(io.BytesIO(repository.get_object_content(MD.thermo, mode="rb"))))
+        frames = dict(np.load(io.BytesIO(repository.get_object_content(MD.trajectory, mode="rb"))))
+        if not len(thermo["step"]) or not len(frames["steps"]):
+            return None
+        symbols = [chemical_symbols[z] for z in frames["numbers"]]
+        return thermo, trajectory_node(symbols, frames["steps"], frames["positions"], frames["cells"],
+                                       frames["time"])
