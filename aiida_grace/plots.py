@@ -116,7 +116,7 @@ def elastic_summary(tensor, path: str | Path, reference=None, title: str = "",
     limit = np.abs(c).max() or 1.0
     image = heat.imshow(c, cmap="RdBu_r", vmin=-limit, vmax=limit)
     for (i, j), value in np.ndenumerate(c):
-        heat.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=9,
+        heat.text(j, i, f"{round(value) + 0:d}", ha="center", va="center", fontsize=9,
                   color="white" if abs(value) > 0.6 * limit else "black")
     heat.set_xticks(range(6), [str(k) for k in range(1, 7)])
     heat.set_yticks(range(6), [str(k) for k in range(1, 7)])
@@ -147,24 +147,26 @@ def elastic_summary(tensor, path: str | Path, reference=None, title: str = "",
 
 
 def band_axis(kpoints_cartesian, labels: Sequence[tuple[int, str]]) -> tuple[np.ndarray, list[float], list[str]]:
-    """Distance along a band path (1/Å, as the k-points are given), with no step across a break (two labelled
-    k-points in a row); the ticks and their labels (Γ for G, ``K|U`` at a break)."""
+    """Distance along a band path (in the k-points' units) that does not step across a break of the path, and
+    the ticks with their names (Γ for G; ``K|U`` at a break). A break is two labelled k-points in a row, or two
+    labels on one k-point (as BandsData stores ASE's paths): then the path jumps after that k-point."""
     k = np.asarray(kpoints_cartesian, dtype=float)
     step = np.linalg.norm(np.diff(k, axis=0), axis=1)
-    named = dict(labels)
-    for i in range(len(step)):
-        if i in named and i + 1 in named:
-            step[i] = 0.0
+    named: dict[int, list[str]] = {}
+    for index, name in labels:
+        named.setdefault(int(index), []).append("Γ" if name in ("G", "GAMMA") else name)
+    for index, names in named.items():
+        if index < len(step) and (len(names) > 1 or index + 1 in named):
+            step[index] = 0.0
     x = np.concatenate([[0.0], np.cumsum(step)])
-    ticks, names = [], []
-    for index, name in sorted(named.items()):
-        name = "Γ" if name in ("G", "GAMMA") else name
+    ticks, tick_names = [], []
+    for index, names in sorted(named.items()):
         if ticks and np.isclose(x[index], ticks[-1]):
-            names[-1] = f"{names[-1]}|{name}"
+            tick_names[-1] = "|".join([tick_names[-1], *names])
         else:
             ticks.append(float(x[index]))
-            names.append(name)
-    return x, ticks, names
+            tick_names.append("|".join(names))
+    return x, ticks, tick_names
 
 
 def phonons_and_kappa(temperatures, kappa: dict[str, np.ndarray], path: str | Path, bands=None, dos=None,
@@ -212,3 +214,19 @@ def phonons_and_kappa(temperatures, kappa: dict[str, np.ndarray], path: str | Pa
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return Path(path)
+
+
+def phonons_and_kappa_of(process, path: str | Path) -> Path:
+    """:func:`phonons_and_kappa` of a finished grace.thermal_conductivity run or grace.kappa job (its ``kappa``,
+    ``band_structure`` and ``dos`` outputs)."""
+    outputs = process.outputs
+    bands = dos = None
+    if "band_structure" in outputs and "dos" in outputs:
+        x, ticks, names = band_axis(outputs.band_structure.get_kpoints(cartesian=True), outputs.band_structure.labels)
+        bands = (x, outputs.band_structure.get_bands(), ticks, names)
+        dos = (outputs.dos.get_x()[1], outputs.dos.get_y()[0][1])
+    kappa = outputs.kappa
+    structure = process.inputs.structure.get_formula() + ", " if "structure" in process.inputs else ""
+    return phonons_and_kappa(kappa.get_array("temperatures"),
+                             {name: kappa.get_array(name) for name in ("kappa_P_RTA", "kappa_C")}, path,
+                             bands=bands, dos=dos, title=f"{structure}{process.process_label}<{process.pk}>")

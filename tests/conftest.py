@@ -91,6 +91,15 @@ def finetuned_frozen(grace_codes, cu_al_datasets, trained_model):
                         parent=trained_model)
 
 
+@pytest.fixture(scope="session")
+def emt_teacher(grace_codes):
+    """A tiny float64 GRACE-1L trained on EMT Cu/Al/Ni alloys (once per session): a distillation teacher."""
+    train = make_dataset(elements=("Cu", "Al", "Ni"), n=24, seed=60, rattle=0.08, max_strain=0.05)
+    test = make_dataset(elements=("Cu", "Al", "Ni"), n=6, seed=61, rattle=0.08, max_strain=0.05)
+    results, _ = run_training(grace_codes, train, test, training_parameters(epochs=6))
+    return results["model"]
+
+
 # -- a file-level stand-in of a model folder (the layout gracemaker writes), for fast unit tests of
 # -- validation, prepare_for_submission and import; real trained models are used end to end.
 def write_fake_model(root, elements=("Al", "Cu"), cutoff=5.0, with_checkpoint=True, architecture="1L"):

@@ -1,24 +1,121 @@
-"""The examples run as a user runs them (verdi run), here in-process on the test profile (slow)."""
+"""The examples run as a user runs them (verdi run), here in-process on the test profile with the session's
+tiny models (``--model``) and small settings; what they print is checked against the stored nodes (slow)."""
 
+import re
 import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from aiida import orm
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run_example(name: str, arguments: list[str], monkeypatch, capsys, tmp_path) -> str:
+    """Run ``examples/<name>`` as ``verdi run`` would, in ``tmp_path``; its standard output."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), *arguments])
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    return capsys.readouterr().out
+
+
+def process_of(out: str, label: str):
+    """The process whose PK the example printed as ``<label> <PK>``."""
+    return orm.load_node(int(re.search(rf"{re.escape(label)} <(\d+)>", out).group(1)))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height (pixels) of a PNG, from its IHDR chunk."""
+    data = path.read_bytes()
+    assert data[:8] == PNG, path
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def rows(out: str, pattern: str) -> list[list[float]]:
+    return [[float(x.rstrip("%")) for x in line.split()[1:]] for line in out.splitlines() if re.match(pattern, line)]
 
 
 @pytest.mark.slow
-def test_main_job_prints_the_error_table_and_graph_command(grace_codes, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", [
-        "main_job.py", "--gracemaker", grace_codes["gracemaker"].full_label,
-        "--driver", grace_codes["driver"].full_label, "--epochs", "2", "--finetune-epochs", "1"])
-    runpy.run_path(str(EXAMPLES / "main_job.py"), run_name="__main__")
-    out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith(("base ", "fine-tuned (2a)"))]
-    assert len(rows) == 4, out
-    for row in rows:
+def test_main_job_prints_the_error_table_and_graph_command(grace_codes, monkeypatch, capsys, tmp_path):
+    out = run_example("main_job.py", ["--gracemaker", grace_codes["gracemaker"].full_label,
+                                      "--code", grace_codes["driver"].full_label, "--epochs", "2",
+                                      "--finetune-epochs", "1"], monkeypatch, capsys, tmp_path)
+    table = [line for line in out.splitlines() if line.startswith(("base ", "fine-tuned (2a)"))]
+    assert len(table) == 4, out
+    for row in table:
         energy_mae, force_mae, stress_mae = (float(x) for x in row.split()[-3:])
         assert 0 < energy_mae < 1000 and 0 < force_mae < 5000 and 0 < stress_mae < 100
     assert "verdi node graph generate -a 12 -d 0 -f png" in out
+    job = orm.load_node(int(re.search(r"verdi process show (\d+)", out).group(1)))
+    assert job.process_type == "aiida.calculations:grace.train" and job.is_finished_ok
+
+
+@pytest.mark.slow
+def test_elastic_example_prints_the_stored_tensor_against_emt_and_plots_it(grace_codes, trained_model, monkeypatch,
+                                                                           capsys, tmp_path):
+    out = run_example("elastic.py", ["--code", grace_codes["driver"].full_label, "--model", str(trained_model.pk),
+                                     "--protocol", "fast"], monkeypatch, capsys, tmp_path)
+    node = process_of(out, "grace.elastic")
+    assert node.is_finished_ok and node.inputs.model.pk == trained_model.pk
+    c = node.outputs.elastic_tensor.get_array("elastic_tensor")
+    grace, emt, _ = np.array(rows(out, r"C(11|12|44) ")).T
+    np.testing.assert_allclose(grace, [c[0, 0], c[0, 1], c[3, 3]], atol=0.051)
+    np.testing.assert_allclose(emt, [172.56, 115.50, 89.96], atol=0.05)  # EMT's own fcc Cu, straight from ase
+    assert f"K_VRH {node.outputs.output_parameters['bulk_modulus_vrh']:.1f} GPa" in out
+    assert png_size(tmp_path / f"elastic_{node.pk}.png") == (1200, 504)
+    assert f"aiida-grace plot elastic {node.pk}" in out and f"verdi process report {node.pk}" in out
+
+
+@pytest.mark.slow
+def test_kappa_example_prints_the_stored_kappa_against_emt_and_plots_it(grace_codes, trained_model, monkeypatch,
+                                                                         capsys, tmp_path):
+    out = run_example("thermal_conductivity.py", ["--code", grace_codes["driver"].full_label, "--model",
+                                                  str(trained_model.pk), "--mesh", "6", "--temperatures", "300",
+                                                  "600", "--protocol", "fast"], monkeypatch, capsys, tmp_path)
+    node = process_of(out, "grace.thermal_conductivity")
+    assert node.is_finished_ok
+    table = np.array(rows(out, r"\s+\d+ "))
+    temperatures = [float(line.split()[0]) for line in out.splitlines() if re.match(r"\s+\d+ ", line)]
+    assert temperatures == [300.0, 600.0]
+    np.testing.assert_allclose(table[:, 0], node.outputs.output_parameters["kappa_TOT_ave"], atol=0.006)
+    emt = table[:, 1]
+    assert 5 < emt[0] < 30 and emt[1] < emt[0]  # EMT Cu, phonons only: ~13 W/m/K at 300 K, falling with T
+    width, height = png_size(tmp_path / f"kappa_{node.pk}.png")
+    assert height == 504 and width > 1000  # bands, DOS and κ(T) side by side
+    assert f"aiida-grace plot kappa {node.pk}" in out
+
+
+@pytest.mark.slow
+def test_md_example_prints_the_analysis_and_writes_its_plots(grace_codes, trained_model, monkeypatch, capsys,
+                                                             tmp_path):
+    out = run_example("md.py", ["--code", grace_codes["driver"].full_label, "--model", str(trained_model.pk),
+                                "--engine", "lammps", "--steps", "100"], monkeypatch, capsys, tmp_path)
+    node = process_of(out, "grace.md")
+    assert node.is_finished_ok and node.outputs.output_parameters["steps"] == 100
+    peak = node.outputs.rdf_peaks["main_peak"]["Cu-Cu"]
+    assert f"first g(r) peak Cu-Cu {peak:.3f} Å" in out and 2.3 < peak < 2.8  # a/√2 = 2.55 Å
+    assert f"total energy drift {node.outputs.energy_drift['drift']:.3g}" in out
+    for name in ("energy_drift", "rdf", "msd"):
+        path = tmp_path / f"md_{node.pk}_{name}.png"
+        assert path.read_bytes() == node.outputs.plots[name].get_content(mode="rb")
+        assert min(png_size(path)) > 200
+
+
+@pytest.mark.slow
+def test_distill_example_prints_errors_per_group(grace_codes, emt_teacher, monkeypatch, capsys, tmp_path):
+    out = run_example("distill.py", ["--code", grace_codes["driver"].full_label, "--gracemaker",
+                                     grace_codes["gracemaker"].full_label, "--model", str(emt_teacher.pk),
+                                     "--epochs", "2"], monkeypatch, capsys, tmp_path)
+    table = {line.split(" |")[0].strip(): [float(x) for x in line.split("|")[1:]]
+             for line in out.splitlines() if line.startswith(("extended ", "downstream only "))}
+    assert set(table) == {"extended", "downstream only"}, out
+    extended, downstream = table["extended"], table["downstream only"]
+    assert extended[0] > downstream[0] and extended[1] == 2  # more structures, 2 epochs as asked
+    # as many gradient updates: epochs scale inversely with the training-set size
+    assert downstream[1] > extended[1]
+    assert all(0 < error < 1e4 for error in extended[2:] + downstream[2:])
+    node = orm.load_node(int(re.search(r"verdi process show (\d+)", out).group(1)))
+    assert node.process_type == "aiida.workflows:grace.distill" and node.is_finished_ok

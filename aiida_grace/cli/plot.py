@@ -83,13 +83,4 @@ def plot_kappa(identifier, output, profile_name):
     job = load_node_of(identifier)
     if "kappa" not in job.outputs:
         raise click.ClickException(f"process {job.pk} has no kappa output (is it a grace.thermal_conductivity run?)")
-    kappa = job.outputs.kappa
-    bands = dos = None
-    if "band_structure" in job.outputs and "dos" in job.outputs:
-        band_node = job.outputs.band_structure
-        x, ticks, names = plots.band_axis(band_node.get_kpoints(cartesian=True), band_node.labels)
-        bands = (x, band_node.get_bands(), ticks, names)
-        dos = (job.outputs.dos.get_x()[1], job.outputs.dos.get_y()[0][1])
-    click.echo(plots.phonons_and_kappa(kappa.get_array("temperatures"),
-                                       {name: kappa.get_array(name) for name in ("kappa_P_RTA", "kappa_C")},
-                                       output, bands=bands, dos=dos, title=f"{job.process_label}<{job.pk}>"))
+    click.echo(plots.phonons_and_kappa_of(job, output))

@@ -10,6 +10,11 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 from ase.build import bulk
+from conftest import (
+    TINY_FS,
+    make_dataset,
+    write_fake_model,
+)
 
 from aiida_grace.common.distill import (
     errors_by_group,
@@ -18,11 +23,14 @@ from aiida_grace.common.distill import (
     synthetic_structures,
     warm_seconds_per_atom,
 )
-from aiida_grace.common.distill_input import DistillSettingsError, student_parameters, validate_distill_settings
+from aiida_grace.common.distill_input import (
+    DistillSettingsError,
+    student_parameters,
+    validate_distill_settings,
+)
 from aiida_grace.common.structures import labels_of, with_labels
 from aiida_grace.data import GraceModelData
 from aiida_grace.workflows.distill import GraceDistillWorkChain, load_protocol
-from conftest import TINY_FS, make_dataset, run_training, training_parameters, write_fake_model
 
 SYNTHETIC = {"unary_prototypes": ["fcc", "bcc", "hcp"], "binary_prototypes": ["B2", "L12", "L10"],
              "eos_strains": [-0.04, 0.02], "n_rattled": 2, "rattle": 0.05, "rattle_strain": 0.02,
@@ -239,15 +247,6 @@ DISTILL_SETTINGS = {
     "student": {"cutoff": 4.5, "epochs": 12, "kwargs": TINY_FS, "fit": {"batch_size": 8, "test_batch_size": 16}},
     "speed": {"min_atoms": 32, "repeats": 3},
 }
-
-
-@pytest.fixture(scope="session")
-def emt_teacher(grace_codes):
-    """A tiny float64 GRACE-1L trained on EMT Cu/Al/Ni alloys (once per session): the teacher."""
-    train = make_dataset(elements=("Cu", "Al", "Ni"), n=24, seed=60, rattle=0.08, max_strain=0.05)
-    test = make_dataset(elements=("Cu", "Al", "Ni"), n=6, seed=61, rattle=0.08, max_strain=0.05)
-    results, _ = run_training(grace_codes, train, test, training_parameters(epochs=6))
-    return results["model"]
 
 
 @pytest.fixture(scope="session")
