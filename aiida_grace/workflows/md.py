@@ -90,8 +90,8 @@ class GraceMdWorkChain(WorkChain):
         builder.md.model = model
         builder.md.parameters = orm.Dict(validate_settings(inputs["parameters"]))
         builder.analysis = orm.Dict(inputs["analysis"])
-        if options:
-            builder.md.metadata.options = options
+        for key, value in (options or {}).items():
+            builder.md.metadata.options[key] = value
         return builder
 
     def runs_native_lammps(self):

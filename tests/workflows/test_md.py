@@ -203,3 +203,28 @@ def test_md_workchain_nve_with_analysis(grace_codes, fs_model):
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     assert results["rdf"].get_array("r").shape == (100,)
     assert results["plots"]["rdf"].creator.process_label == "md_rdf"  # analysis in the provenance graph
+
+
+# -- protocols -----------------------------------------------------------------------------------------------
+def test_md_protocols(data_regression, grace_codes, fake_model_dir):
+    from aiida_grace.data import GraceModelData
+
+    model = GraceModelData.from_directory(fake_model_dir)
+    structure = hot_cuau_cell()
+    built = {}
+    for protocol in ("fast", "balanced", "stringent"):
+        builder = GraceMdWorkChain.get_builder_from_protocol(grace_codes["driver"], model, structure,
+                                                             protocol=protocol)
+        built[protocol] = {"parameters": builder.md.parameters.get_dict(), "analysis": builder.analysis.get_dict()}
+    data_regression.check(built)
+    assert built["stringent"]["parameters"]["timestep"] * built["stringent"]["parameters"]["steps"] == 1.0e5  # fs
+    builder = GraceMdWorkChain.get_builder_from_protocol(
+        None, model, structure, protocol="fast", overrides={"parameters": {"ensemble": "nvt", "temperature": 900.0}},
+        options={"max_wallclock_seconds": 600}, lammps_code=grace_codes["driver"])
+    assert builder.md.parameters["ensemble"] == "nvt" and builder.md.parameters["steps"] == 2000
+    assert "code" not in builder.md and builder.md.metadata.options.max_wallclock_seconds == 600
+    with pytest.raises(ValueError, match="unknown protocol 'quick'"):
+        GraceMdWorkChain.get_builder_from_protocol(grace_codes["driver"], model, structure, protocol="quick")
+    with pytest.raises(MdSettingsError, match="did you mean 'temperature'"):
+        GraceMdWorkChain.get_builder_from_protocol(grace_codes["driver"], model, structure,
+                                                   overrides={"parameters": {"temperatur": 10}})
