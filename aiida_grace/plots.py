@@ -20,6 +20,15 @@ def _pyplot():
     return plt
 
 
+def _save(figure, path: str | Path, title: str) -> Path:
+    """Title, lay out, write ``path`` (PNG, 120 dpi) and close ``figure``."""
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    _pyplot().close(figure)
+    return Path(path)
+
+
 LEARNING_PANELS = (
     ("loss", "total loss", 1.0),
     ("energy_per_atom_mae", "energy MAE (meV/atom)", 1000.0),
@@ -44,11 +53,7 @@ def learning_curve(arrays: dict[str, np.ndarray], path: str | Path, title: str =
         axis.set_yscale("log")
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return Path(path)
+    return _save(figure, path, title)
 
 
 def parity_data(reference: Sequence, predicted: Sequence) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -89,11 +94,7 @@ def parity(reference: Sequence, predicted: Sequence, path: str | Path, title: st
         axis.set_title(f"MAE {mae_scale * np.mean(np.abs(pred - ref)):.3g} {mae_unit}")
         axis.set_aspect("equal", adjustable="datalim")
         axis.grid(alpha=0.3)
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return Path(path)
+    return _save(figure, path, title)
 
 
 def moduli_pairs(tensor, reference=None) -> dict[str, tuple[float, float | None]]:
@@ -139,11 +140,7 @@ def elastic_summary(tensor, path: str | Path, reference=None, title: str = "",
     bars.set_title("bulk K, shear G (Voigt-Reuss-Hill), Young's E")
     bars.margins(y=0.15)
     bars.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return Path(path)
+    return _save(figure, path, title)
 
 
 def band_axis(kpoints_cartesian, labels: Sequence[tuple[int, str]]) -> tuple[np.ndarray, list[float], list[str]]:
@@ -209,11 +206,7 @@ def phonons_and_kappa(temperatures, kappa: dict[str, np.ndarray], path: str | Pa
     axis.set_title("lattice thermal conductivity")
     axis.grid(alpha=0.3, which="both")
     axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return Path(path)
+    return _save(figure, path, title)
 
 
 def phonons_and_kappa_of(process, path: str | Path) -> Path:

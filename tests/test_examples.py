@@ -34,6 +34,15 @@ def png_size(path: Path) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
+def plot_verb(*arguments) -> str:
+    """``aiida-grace plot ...`` on the test profile; what it printed."""
+    from click.testing import CliRunner
+
+    from aiida_grace.cli import cli
+
+    return CliRunner().invoke(cli, ["plot", *map(str, arguments)], catch_exceptions=False).output
+
+
 def rows(out: str, pattern: str) -> list[list[float]]:
     return [[float(x.rstrip("%")) for x in line.split()[1:]] for line in out.splitlines() if re.match(pattern, line)]
 
@@ -67,6 +76,9 @@ def test_elastic_example_prints_the_stored_tensor_against_emt_and_plots_it(grace
     assert f"K_VRH {node.outputs.output_parameters['bulk_modulus_vrh']:.1f} GPa" in out
     assert png_size(tmp_path / f"elastic_{node.pk}.png") == (1200, 504)
     assert f"aiida-grace plot elastic {node.pk}" in out and f"verdi process report {node.pk}" in out
+    reference = orm.ArrayData({"elastic_tensor": np.eye(6) * 100}).store()
+    plot_verb("elastic", node.pk, "-o", tmp_path / "verb.png", "--reference", reference.pk)
+    assert png_size(tmp_path / "verb.png") == (1200, 504)
 
 
 @pytest.mark.slow
@@ -86,6 +98,8 @@ def test_kappa_example_prints_the_stored_kappa_against_emt_and_plots_it(grace_co
     width, height = png_size(tmp_path / f"kappa_{node.pk}.png")
     assert height == 504 and width > 1000  # bands, DOS and κ(T) side by side
     assert f"aiida-grace plot kappa {node.pk}" in out
+    plot_verb("kappa", node.pk, "-o", tmp_path / "verb.png")
+    assert png_size(tmp_path / "verb.png") == (width, height)
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from .utils import load, load_node_of, profile_option
@@ -12,30 +14,45 @@ def plot():
     """Write PNG figures of results."""
 
 
-@plot.command("learning-curve")
-@click.argument("identifier")
-@click.option("-o", "--output", default="learning_curve.png", show_default=True)
-@profile_option
-def plot_learning_curve(identifier, output, profile_name):
+def verb(name: str, default_output: str):
+    """A ``plot`` sub-command NAME IDENTIFIER [-o FILE] [-p PROFILE]: loads the profile, then calls the function
+    with ``identifier``, ``output`` and its own options."""
+    def wrap(function):
+        @functools.wraps(function)
+        def command(identifier, output, profile_name, **options):
+            load(profile_name)
+            return function(identifier, output, **options)
+
+        command = profile_option(command)
+        command = click.option("-o", "--output", default=default_output, show_default=True)(command)
+        return plot.command(name)(click.argument("identifier")(command))
+
+    return wrap
+
+
+def process_with(identifier: str, output: str, what: str):
+    """The process ``identifier`` (PK or UUID) if it has the output ``output``; else a message naming ``what``
+    process it should be."""
+    job = load_node_of(identifier)
+    if output not in job.outputs:
+        raise click.ClickException(f"process {job.pk} has no {output} output (is it {what}?)")
+    return job
+
+
+@verb("learning-curve", "learning_curve.png")
+def plot_learning_curve(identifier, output):
     """Train/test loss and MAEs per epoch of a grace.train job."""
-    load(profile_name)
     from .. import plots
 
-    job = load_node_of(identifier)
-    if "learning_curve" not in job.outputs:
-        raise click.ClickException(f"process {job.pk} has no learning_curve output (is it a grace.train job?)")
+    job = process_with(identifier, "learning_curve", "a grace.train job")
     curve = job.outputs.learning_curve
     arrays = {name: curve.get_array(name) for name in curve.get_arraynames()}
     click.echo(plots.learning_curve(arrays, output, title=f"{job.process_label}<{job.pk}>"))
 
 
-@plot.command("parity")
-@click.argument("identifier")
-@click.option("-o", "--output", default="parity.png", show_default=True)
-@profile_option
-def plot_parity(identifier, output, profile_name):
+@verb("parity", "parity.png")
+def plot_parity(identifier, output):
     """Predicted against reference energies, forces and stresses of a grace.evaluate job."""
-    load(profile_name)
     from .. import plots
 
     job = load_node_of(identifier)
@@ -45,19 +62,13 @@ def plot_parity(identifier, output, profile_name):
     click.echo(plots.parity(job.inputs.dataset.to_ase(), job.outputs.output_dataset.to_ase(), output, title=title))
 
 
-@plot.command("elastic")
-@click.argument("identifier")
-@click.option("-o", "--output", default="elastic.png", show_default=True)
+@verb("elastic", "elastic.png")
 @click.option("--reference", help="PK or UUID of an ArrayData holding a 6×6 reference tensor (GPa), e.g. DFT's.")
-@profile_option
-def plot_elastic(identifier, output, reference, profile_name):
+def plot_elastic(identifier, output, reference):
     """The elastic tensor of a grace.elastic run as a heat map, with its moduli (against a reference)."""
-    load(profile_name)
     from .. import plots
 
-    job = load_node_of(identifier)
-    if "elastic_tensor" not in job.outputs:
-        raise click.ClickException(f"process {job.pk} has no elastic_tensor output (is it a grace.elastic run?)")
+    job = process_with(identifier, "elastic_tensor", "a grace.elastic run")
     tensor = job.outputs.elastic_tensor.get_array("elastic_tensor")
     reference_tensor = None
     if reference:
@@ -71,16 +82,10 @@ def plot_elastic(identifier, output, reference, profile_name):
     click.echo(plots.elastic_summary(tensor, output, reference=reference_tensor, title=title))
 
 
-@plot.command("kappa")
-@click.argument("identifier")
-@click.option("-o", "--output", default="kappa.png", show_default=True)
-@profile_option
-def plot_kappa(identifier, output, profile_name):
+@verb("kappa", "kappa.png")
+def plot_kappa(identifier, output):
     """Phonon bands, DOS and κ(T) of a grace.thermal_conductivity run or a grace.kappa job."""
-    load(profile_name)
     from .. import plots
 
-    job = load_node_of(identifier)
-    if "kappa" not in job.outputs:
-        raise click.ClickException(f"process {job.pk} has no kappa output (is it a grace.thermal_conductivity run?)")
+    job = process_with(identifier, "kappa", "a grace.thermal_conductivity run or grace.kappa job")
     click.echo(plots.phonons_and_kappa_of(job, output))
