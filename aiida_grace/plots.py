@@ -49,6 +49,7 @@ def learning_curve(arrays: dict[str, np.ndarray], path: str | Path, title: str =
             if len(values) and np.isfinite(values).any():
                 axis.plot(epochs[: len(values)], values, style, markersize=3, label=prefix)
         axis.set_xlabel("epoch")
+        axis.xaxis.get_major_locator().set_params(integer=True)
         axis.set_ylabel(label)
         axis.set_yscale("log")
         axis.grid(alpha=0.3)

@@ -83,7 +83,7 @@ def main():
     for row in rows:
         print(f"{row[0]:<16} {row[1]:<14} {row[2]:>6} {row[3]:>15.2f} {row[4]:>12.1f} {row[5]:>10.3f}")
     print()
-    print("All processes:     verdi process list -a")
+    print("All processes:      verdi process list -a")
     print(how_to_look(tuned_job, plot="learning-curve"))
     print(f"Parity plot of the last evaluation: aiida-grace plot parity {node.pk}")
     print("Provenance graph from the EMT data to the fine-tuned model's errors on the fine-tune set:")
