@@ -62,7 +62,8 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         spec.exit_code(301, "ERROR_MISSING_RESULTS", message="the driver wrote no results: {detail}")
         spec.exit_code(302, "ERROR_INVALID_RESULTS", message="the driver's results cannot be read: {exception}")
         # 4xx: recoverable
-        spec.exit_code(400, "ERROR_OUT_OF_WALLTIME", message="the job hit the walltime", invalidates_cache=True)
+        spec.exit_code(400, "ERROR_OUT_OF_WALLTIME", invalidates_cache=True,
+                       message="the job hit the walltime (thermo and trajectory hold the steps done so far)")
         spec.exit_code(410, "ERROR_NON_FINITE_ENERGY",
                        message="the total energy became non-finite at step {step} (the run blew up)")
 

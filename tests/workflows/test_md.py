@@ -228,3 +228,91 @@ def test_md_protocols(data_regression, grace_codes, fake_model_dir):
     with pytest.raises(MdSettingsError, match="did you mean 'temperature'"):
         GraceMdWorkChain.get_builder_from_protocol(grace_codes["driver"], model, structure,
                                                    overrides={"parameters": {"temperatur": 10}})
+
+
+# -- thermostat and barostat (slow) ----------------------------------------------------------------------------
+# The tiny 4-epoch model is no good solid (its 0 GPa volume runs away), so these check the thermostat and barostat
+# against their targets, which holds for any smooth potential, not the model's physics.
+def second_half_mean(thermo, key):
+    values = thermo.get_array(key)
+    return float(values[len(values) // 2:].mean())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["ase", "lammps"])
+def test_nvt_holds_the_target_temperature(grace_codes, fs_model, engine):
+    """Nosé-Hoover NVT at 800 K (tdamp 20 fs): the second-half mean temperature lies within 5 % of 800 K (one
+    sample of 32 atoms fluctuates by √(2/(3N)) = 14 %), where NVE from the same start drifts away by more; the
+    volume is fixed."""
+    settings = {"engine": engine, "calculator": "fs_cpp", "temperature": 800.0, "timestep": 1.0, "steps": 1000,
+                "thermo_interval": 5, "dump_interval": 500, "tdamp": 20.0}
+    nvt, nvt_node = run_md(grace_codes, fs_model, hot_cuau_cell(), ensemble="nvt", **settings)
+    nve, nve_node = run_md(grace_codes, fs_model, hot_cuau_cell(), ensemble="nve", **settings)
+    assert nvt_node.is_finished_ok and nve_node.is_finished_ok
+    t_nvt, t_nve = second_half_mean(nvt["thermo"], "temperature"), second_half_mean(nve["thermo"], "temperature")
+    assert t_nvt == pytest.approx(800.0, rel=0.05), t_nvt
+    assert abs(t_nve / 800.0 - 1) > 0.1, t_nve
+    assert np.ptp(nvt["thermo"].get_array("volume")) == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["ase", "lammps"])
+def test_npt_reaches_the_target_pressure(grace_codes, fs_model, engine):
+    """Isotropic NPT at 600 K (pdamp 250 fs): the second-half mean pressure lies within 0.25 GPa of 0 and of
+    4 GPa, and the cell is smaller at 4 GPa."""
+    settings = {"engine": engine, "calculator": "fs_cpp", "ensemble": "npt", "temperature": 600.0,
+                "timestep": 1.0, "steps": 1500, "thermo_interval": 5, "dump_interval": 500, "tdamp": 50.0,
+                "pdamp": 250.0}
+    volume, pressure = {}, {}
+    for target in (0.0, 4.0):
+        results, node = run_md(grace_codes, fs_model, hot_cuau_cell(), pressure=target, **settings)
+        assert node.is_finished_ok, node.exit_message
+        volume[target] = second_half_mean(results["thermo"], "volume")
+        pressure[target] = second_half_mean(results["thermo"], "pressure")
+    assert pressure[0.0] == pytest.approx(0.0, abs=0.25) and pressure[4.0] == pytest.approx(4.0, abs=0.25), pressure
+    assert volume[4.0] < 0.9 * volume[0.0], volume
+
+
+# -- a job cut short (slow) ----------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_killed_driver_keeps_the_steps_done_so_far(grace_codes, fs_model, parse_recorded, tmp_path):
+    """The driver, SIGKILLed mid-run as a walltime would, leaves thermo and trajectory of the steps done so far
+    (flushed every AIIDA_GRACE_MD_FLUSH_SECONDS, 0 here); the parser returns them with exit code 400."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+    from ase.io import write
+
+    settings = validate_settings({"engine": "ase", "calculator": "fs_cpp", "temperature": 600.0, "steps": 100000,
+                                  "thermo_interval": 5, "dump_interval": 20})
+    structure = hot_cuau_cell()
+    fs_model.export(tmp_path / "model")
+    write(tmp_path / "structure.extxyz", structure.get_ase(), format="extxyz")
+    (tmp_path / "md.yaml").write_text(yaml.safe_dump({**settings, "elements": ["Al", "Cu"], "cutoff": 4.5,
+                                                      "model": {"fs_yaml": "model/FS_model.yaml"}}))
+    environment = {**os.environ, "AIIDA_GRACE_MD_FLUSH_SECONDS": "0"}
+    with open(tmp_path / "driver.err", "w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "aiida_grace.driver", "md", "md.yaml"], cwd=tmp_path,
+                                   env=environment, stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (tmp_path / "trajectory.npz").is_file():
+            time.sleep(0.2)
+        time.sleep(1.0)  # a few hundred steps more
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not (tmp_path / "summary.json").exists()
+
+    outputs, call = parse_recorded("grace.md", {"structure": structure}, tmp_path)
+    assert call.exit_status == 400 and "output_parameters" not in outputs
+    steps = outputs["thermo"].get_array("step")
+    assert steps[-1] >= 40  # several frames' worth
+    np.testing.assert_array_equal(steps, np.arange(0, steps[-1] + 1, 5))
+    frames = outputs["trajectory"]
+    np.testing.assert_array_equal(frames.get_stepids(), np.arange(0, frames.get_stepids()[-1] + 1, 20))
+    assert frames.get_stepids()[-1] <= steps[-1] and frames.get_positions().shape[1:] == (32, 3)
+    np.testing.assert_allclose(frames.get_positions()[0], structure.get_ase().positions, atol=1e-7)  # extxyz
+    assert outputs["thermo"].get_array("temperature")[0] == pytest.approx(600.0, rel=1e-12)
