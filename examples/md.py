@@ -35,7 +35,7 @@ def main():
     structure = orm.StructureData(ase=bulk("Cu", "fcc", a=LATTICE, cubic=True).repeat(2))
     parameters = {"engine": args.engine, "ensemble": args.ensemble, "temperature": args.temperature,
                   "timestep": 1.0, "steps": args.steps, "thermo_interval": 10,
-                  "dump_interval": 10 * max(1, args.steps // 200)}
+                  "dump_interval": 10 * max(1, args.steps // 1000)}
     results, node = run_get_node(GraceMdWorkChain, md={"code": orm.load_code(args.code), "model": model,
                                                        "structure": structure, "parameters": orm.Dict(parameters)})
     if not node.is_finished_ok:
