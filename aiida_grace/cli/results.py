@@ -18,8 +18,10 @@ def describe_output(node) -> list[list]:
         for key, value in sorted(node.get_dict().items()):
             if isinstance(value, dict):
                 rows.extend([f".{key}.{k}", v] for k, v in sorted(value.items()) if not isinstance(v, (dict, list)))
-            elif not isinstance(value, list) or len(value) <= 6:
+            elif not isinstance(value, list):
                 rows.append([f".{key}", value])
+            elif len(value) <= 6 and not any(isinstance(v, (list, dict)) for v in value):
+                rows.append([f".{key}", ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value)])
         return rows
     if isinstance(node, GraceModelData):
         attrs = node.base.attributes.all

@@ -84,3 +84,12 @@ def test_results_summarises_a_process(aiida_profile):
     assert "train" in result.output and "3 structures" in result.output and "1 structures" in result.output
     not_a_process = invoke("results", dataset.pk)
     assert not_a_process.exit_code != 0 and "not a process" in not_a_process.output
+
+
+def test_results_shows_short_flat_lists_and_skips_tables(aiida_profile):
+    from aiida_grace.cli.results import describe_output
+
+    rows = dict(describe_output(orm.Dict({"kappa": [38.510502942975, 23.58], "mesh": [11, 11, 11],
+                                          "kappa_C": [[0.32, 0.32, 0.32, 0, 0, 0]] * 5, "t": 300.0,
+                                          "units": {"kappa": "W/m/K"}})))
+    assert rows == {".kappa": "38.51, 23.58", ".mesh": "11, 11, 11", ".t": 300.0, ".units.kappa": "W/m/K"}
