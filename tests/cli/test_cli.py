@@ -6,12 +6,12 @@ from aiida import orm
 from ase.db import connect
 from ase.io import write
 from click.testing import CliRunner
+from conftest import write_fake_model
 
 from aiida_grace.cli import cli
 from aiida_grace.data import GraceDatasetData, GraceModelData
 from aiida_grace.functions import split_dataset
 from aiida_grace.functions.synthetic import emt_structures
-from conftest import write_fake_model
 
 
 def invoke(*args):
