@@ -13,7 +13,7 @@ from ..calculations.md import GraceMdCalculation
 from ..common.md_input import validate_settings
 from ..functions.lammps_native import lammps_md_outputs
 from ..functions.md_analysis import md_energy_drift, md_msd, md_rdf
-from .lammps_native import NativeLammpsError, check_native_lammps, get_lammps_raw_builder, native_pair_style
+from .lammps_native import NativeLammpsError, get_lammps_raw_builder, native_pair_style
 from .utils import failure_reason, read_protocol
 
 __all__ = ("GraceMdWorkChain",)
@@ -115,14 +115,15 @@ class GraceMdWorkChain(WorkChain):
                     f"{summary.get('pair_style', summary['calculator'])}): "
                     f"{summary['seconds_per_atom_step'] * 1e6:.1f} µs/atom/step")
 
+    def _md_parameters(self) -> orm.Dict:
+        return self.inputs.md.parameters if "parameters" in self.inputs.md else orm.Dict({})
+
     def run_lammps_native(self):
         md = self.inputs.md
-        parameters = md.parameters if "parameters" in md else orm.Dict({})
-        pair_style = native_pair_style(validate_settings(parameters.get_dict()))
-        try:
-            check_native_lammps(self.inputs.lammps_code, pair_style)
-            builder = get_lammps_raw_builder(self.inputs.lammps_code, md.structure, md.model, parameters,
-                                             check_code=False, options=dict(md.metadata.get("options", {})))
+        pair_style = native_pair_style(validate_settings(self._md_parameters().get_dict()))
+        try:  # probes the Code for the pair style first
+            builder = get_lammps_raw_builder(self.inputs.lammps_code, md.structure, md.model, self._md_parameters(),
+                                             pair_style=pair_style, options=dict(md.metadata.get("options", {})))
         except NativeLammpsError as exception:
             return self.exit_codes.ERROR_LAMMPS_NOT_NATIVE.format(message=str(exception))
         builder.metadata.call_link_label = "lammps"
@@ -134,9 +135,8 @@ class GraceMdWorkChain(WorkChain):
         node = self.ctx.md
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_MD_FAILED.format(pk=node.pk, message=failure_reason(node))
-        md = self.inputs.md
-        parameters = md.parameters if "parameters" in md else orm.Dict({})
-        outputs = lammps_md_outputs(node.inputs.script, node.outputs.retrieved, md.structure, parameters)
+        outputs = lammps_md_outputs(node.inputs.script, node.outputs.retrieved, self.inputs.md.structure,
+                                    self._md_parameters())
         self.out_many(outputs)
         self.out("lammps_input", node.inputs.script)
         self.ctx.series = outputs
