@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 
 from aiida import orm
+from aiida.common.exceptions import MissingEntryPointError
 from aiida.plugins import CalculationFactory
 
 from ..calculations.validation import model_usable
@@ -105,8 +106,12 @@ def get_lammps_raw_builder(code: orm.AbstractCode, structure: orm.StructureData,
     if check_code:
         check_native_lammps(code, pair_style)
 
+    try:
+        raw = CalculationFactory("lammps.raw")
+    except MissingEntryPointError as exception:
+        raise NativeLammpsError("the native route needs aiida-lammps: pip install 'aiida-grace[lammps]'") from exception
     files = lammps_native_inputs(structure, model, parameters, orm.Str(pair_style))
-    builder = CalculationFactory("lammps.raw").get_builder()
+    builder = raw.get_builder()
     builder.code = code
     builder.script = files["script"]
     builder.files = {"data": files["data"], "model": files["model_file"]}
