@@ -4,7 +4,8 @@
    the GRACE-FS C++ evaluator (python-ace) and with TensorFlow (TPCalculator on the SavedModel). Each case runs
    in its own fresh process (as a ``grace.md`` job would); the timing excludes start-up (imports, model load,
    first compile) and covers the MD steps only.
-2. NVE energy drift (eV/atom/ns) of a hot solid over a few thousand steps with the FS model in LAMMPS.
+2. NVE energy drift (eV/atom/ns) of a hot solid over a few thousand steps with the FS model in LAMMPS (the drift
+   table of docs/md.md, with a model trained for it and two timesteps, comes from ``md_drift.py``).
 
 Run: ``python benchmarks/md.py MODEL_DIR`` where MODEL_DIR holds ``final_model/`` and ``FS_model.yaml`` (a
 gracemaker ``seed/1`` folder, or ``GraceModelData.export(dir)`` of an FS model). Options: ``--atoms-repeat 3``

@@ -3,7 +3,8 @@
 Reads ``md.yaml`` (settings of :mod:`aiida_grace.common.md_input` plus ``model`` paths and ``elements``) and
 ``structure.extxyz``; writes ``thermo.npz`` (a row every ``thermo_interval`` steps: step, time ps, energies eV,
 temperature K, pressure GPa, volume Å³), ``trajectory.npz`` (a frame every ``dump_interval`` steps: unwrapped
-positions Å and cells Å in the input's frame), ``summary.json`` and, for LAMMPS, ``in.lammps``.
+positions Å and cells Å in the input's frame), ``summary.json`` and, for LAMMPS, ``in.lammps``. The two npz
+files are rewritten while the run goes on (see :class:`Recorder`), ``summary.json`` only at the end.
 
 LAMMPS runs ``pair_style grace``/``grace/fs`` when its build has them (ML-PACE); otherwise ``fix external
 pf/callback`` hands positions to the GRACE ASE calculator and takes back energy, forces and virial.
