@@ -55,7 +55,7 @@ def main():
     print(f"first g(r) peak Cu-Cu {peak:.3f} Å (the nearest-neighbour distance of the start cell, a/√2: "
           f"{LATTICE / 2 ** 0.5:.3f} Å)")
     diffusion = results["diffusion"]["diffusion_coefficient"]["Cu"]
-    print(f"Cu diffusion coefficient {diffusion:.2g} Å²/ps (a solid: zero within noise)")
+    print(f"Cu diffusion coefficient {diffusion:.2g} Å²/ps (zero for a solid; short runs scatter about it)")
     for name, plot in results["plots"].items():
         path = f"md_{node.pk}_{name}.png"
         with open(path, "wb") as handle:
