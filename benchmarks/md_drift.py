@@ -66,7 +66,7 @@ def main() -> None:
         print("| timestep (fs) | steps | ps | mean T (K) | drift (eV/atom/ns) | max abs(E(t)-E(0)) (eV/atom) "
               "| fluctuation (eV/atom) |\n|---|---|---|---|---|---|---|")
         for timestep in args.timesteps:
-            steps = int(round(args.duration * 1000 / timestep / 10)) * 10
+            steps = round(args.duration * 1000 / timestep / 10) * 10
             summary, thermo = run_case(model_dir, atoms, Path(tmp) / f"dt{timestep}", engine="lammps",
                                        calculator="fs_cpp", ensemble="nve", temperature=args.temperature,
                                        timestep=timestep, steps=steps, thermo_interval=10, dump_interval=steps)

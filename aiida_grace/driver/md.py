@@ -29,8 +29,7 @@ from ..common.files import MD
 from ..common.lammps_input import BAR_PER_GPA, EXTERNAL_FIX, render_lammps_input
 from ..common.lammps_output import THERMO_FIELDS
 from ..common.md_input import validate_settings
-from ..common.md_start import (initial_velocities, instantaneous_temperature, lammps_prism,
-                               write_lammps_start)
+from ..common.md_start import initial_velocities, instantaneous_temperature, lammps_prism, write_lammps_start
 from .evaluate import make_calculator
 
 
@@ -43,7 +42,7 @@ class Recorder:
         self.settings, self.workdir, self.numbers = settings, workdir, numbers
         self.rows: list[tuple] = []
         self.frames: list[tuple[int, np.ndarray, np.ndarray]] = []
-        self.flush_seconds = float(os.environ.get("AIIDA_GRACE_MD_FLUSH_SECONDS", 60.0))
+        self.flush_seconds = float(os.environ.get("AIIDA_GRACE_MD_FLUSH_SECONDS", "60"))
         self.flushed = time.monotonic()
 
     def record(self, step: int, pe: float, ke: float, temperature: float, pressure_gpa: float, volume: float,

