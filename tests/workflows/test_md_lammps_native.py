@@ -19,6 +19,7 @@ from ase.build import bulk, molecule
 from ase.calculators.lj import LennardJones
 from ase.io import read
 
+from aiida_grace.common.lammps_output import read_dump, read_thermo_log
 from aiida_grace.data import GraceModelData
 from aiida_grace.functions.lammps_native import lammps_md_outputs
 from aiida_grace.functions.md_analysis import md_energy_drift, md_msd, md_rdf
@@ -170,6 +171,13 @@ def test_lammps_raw_run_becomes_md_outputs(pypi_lmp, fs_model_files):
     np.testing.assert_allclose(trajectory.get_cells()[0], atoms.cell.array, atol=1e-8)
     np.testing.assert_allclose(trajectory.get_array("times"), np.arange(0, 201, 20) * 1e-3, atol=1e-12)
     assert np.abs(positions[-1] - positions[0]).max() > 0.05  # the atoms moved
+
+    # a run cut short (walltime): the complete rows and frames before the cut are kept
+    log = node.outputs.retrieved.base.repository.get_object_content("lammps.out")
+    dump = node.outputs.retrieved.base.repository.get_object_content("trajectory.lammpstrj")
+    cut_log, cut_dump = log[:log.index("\n       110 ") + 20], dump[:dump.index("ITEM: TIMESTEP\n120\n") + 300]
+    np.testing.assert_array_equal(read_thermo_log(cut_log)["step"], np.arange(0, 101, 10))
+    np.testing.assert_array_equal(read_dump(cut_dump)["steps"], np.arange(0, 101, 20))
 
     drift = md_energy_drift(thermo)["result"]
     assert drift["max_deviation"] == pytest.approx(np.abs(total - total[0]).max() / 32, rel=1e-9)
