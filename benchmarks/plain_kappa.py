@@ -8,6 +8,7 @@ option names (:func:`aiida_grace.driver.kappa.wigner_options`, :func:`~aiida_gra
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,10 @@ def plain_kappa(model, atoms, *, fc3_supercell, fc2_supercell, mesh, distance=0.
 
     unitcell = PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=atoms.cell.array,
                             scaled_positions=atoms.get_scaled_positions(wrap=False))
-    ph3 = Phono3py(unitcell, supercell_matrix=fc3_supercell, phonon_supercell_matrix=fc2_supercell,
-                   primitive_matrix="auto", symprec=symprec)
+    with warnings.catch_warnings():  # 'auto' on purpose; phonopy >= 4 warns on each one
+        warnings.filterwarnings("ignore", message="primitive_matrix defaulted to 'auto'")
+        ph3 = Phono3py(unitcell, supercell_matrix=fc3_supercell, phonon_supercell_matrix=fc2_supercell,
+                       primitive_matrix="auto", symprec=symprec)
     ph3.mesh_numbers = mesh
     ph3.generate_displacements(distance=distance, is_plusminus="auto")
 

@@ -96,8 +96,11 @@ def phono3py_from_atoms(atoms, fc3_supercell, fc2_supercell, *, symprec: float =
 
     unitcell = PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=atoms.cell.array,
                             scaled_positions=atoms.get_scaled_positions(wrap=False))
-    return Phono3py(unitcell, supercell_matrix=fc3_supercell, phonon_supercell_matrix=fc2_supercell,
-                    primitive_matrix="auto", symprec=symprec)
+    with warnings.catch_warnings():
+        # 'auto' is chosen on purpose (the primitive cell of the κ_SRME protocol); phonopy >= 4 warns on each one
+        warnings.filterwarnings("ignore", message="primitive_matrix defaulted to 'auto'")
+        return Phono3py(unitcell, supercell_matrix=fc3_supercell, phonon_supercell_matrix=fc2_supercell,
+                        primitive_matrix="auto", symprec=symprec)
 
 
 def to_ase(cell):
