@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
-from aiida.common import AttributeDict
-from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+from aiida.engine import ProcessHandlerReport, process_handler
 
 from ..calculations.evaluate import GraceEvaluateCalculation
 from ..parsers.evaluate import count_finished as count_finished_in
-from .base_train import walltime_doubled
+from .restart import GraceRestartWorkChain, walltime_doubled
 
 __all__ = ("GraceBaseEvaluateWorkChain", "count_finished")
 
@@ -18,7 +16,7 @@ def count_finished(node) -> int:
     return count_finished_in(node.outputs.retrieved) if "retrieved" in node.outputs else 0
 
 
-class GraceBaseEvaluateWorkChain(BaseRestartWorkChain):
+class GraceBaseEvaluateWorkChain(GraceRestartWorkChain):
     """Run ``grace.evaluate`` until every structure is done.
 
     - 400 walltime: a new job on the same inputs with ``parent_folder`` = the stopped job's remote folder;
@@ -30,28 +28,17 @@ class GraceBaseEvaluateWorkChain(BaseRestartWorkChain):
     """
 
     _process_class = GraceEvaluateCalculation
+    _namespace = "evaluate"
 
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.expose_inputs(GraceEvaluateCalculation, namespace="evaluate")
-        spec.expose_outputs(GraceEvaluateCalculation)
-        spec.outline(
-            cls.setup,
-            while_(cls.should_run_process)(
-                cls.run_process,
-                cls.inspect_process,
-            ),
-            cls.results,
-        )
         # 4xx: recoverable by a person, not automatically
         spec.exit_code(410, "ERROR_RELAXATION_NOT_CONVERGED",
                        message="relaxations did not converge: {message}; raise relax.steps or loosen fmax")
 
     def setup(self):
         super().setup()
-        self.ctx.inputs = AttributeDict(self.exposed_inputs(GraceEvaluateCalculation, "evaluate"))
-        self.ctx.inputs.setdefault("metadata", {}).setdefault("options", {})
         self.ctx.finished = 0
 
     @process_handler(priority=600, exit_codes=GraceEvaluateCalculation.exit_codes.ERROR_OUT_OF_WALLTIME)

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from aiida import orm
-from aiida.common import AttributeDict
-from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+from aiida.engine import ProcessHandlerReport, process_handler
 
 from ..calculations.train import GraceTrainCalculation
 from ..common.train_input import merge, validate_parameters
+from .restart import GraceRestartWorkChain, walltime_doubled
 
 __all__ = ("GraceBaseTrainWorkChain",)
 
 
-def walltime_doubled(options: dict) -> int | None:
-    """``options`` with max_wallclock_seconds (s) doubled in place; returns the new value (None when unset)."""
-    walltime = options.get("max_wallclock_seconds")
-    if walltime:
-        options["max_wallclock_seconds"] = int(walltime) * 2
-    return options.get("max_wallclock_seconds")
-
-
-class GraceBaseTrainWorkChain(BaseRestartWorkChain):
+class GraceBaseTrainWorkChain(GraceRestartWorkChain):
     """Run ``grace.train`` until it finishes, repairing the recoverable failures (highest priority first):
 
     - 400 walltime: continue from the job's checkpoints (``parent_folder`` = its remote folder, gracemaker
@@ -33,6 +25,7 @@ class GraceBaseTrainWorkChain(BaseRestartWorkChain):
     """
 
     _process_class = GraceTrainCalculation
+    _namespace = "train"
 
     LEARNING_RATE_FACTOR = 0.5
     MINIMUM_LEARNING_RATE = 1e-6
@@ -40,16 +33,6 @@ class GraceBaseTrainWorkChain(BaseRestartWorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.expose_inputs(GraceTrainCalculation, namespace="train")
-        spec.expose_outputs(GraceTrainCalculation)
-        spec.outline(
-            cls.setup,
-            while_(cls.should_run_process)(
-                cls.run_process,
-                cls.inspect_process,
-            ),
-            cls.results,
-        )
         # 4xx: a handler ran out of remedies
         spec.exit_code(410, "ERROR_NAN_LOSS_AT_MINIMUM_LEARNING_RATE",
                        message="the loss is still NaN with learning rate {learning_rate}; check the data")
@@ -58,8 +41,6 @@ class GraceBaseTrainWorkChain(BaseRestartWorkChain):
 
     def setup(self):
         super().setup()
-        self.ctx.inputs = AttributeDict(self.exposed_inputs(GraceTrainCalculation, "train"))
-        self.ctx.inputs.setdefault("metadata", {}).setdefault("options", {})
         self.ctx.last_checkpoint = None
 
     def _parameters(self) -> dict:
