@@ -18,6 +18,7 @@ from ase.data import chemical_symbols
 
 from ..common.files import MD
 from ..common.lammps_output import THERMO_UNITS
+from .scheduler import stopped_at_time_limit
 
 
 def thermo_node(thermo: dict, n_atoms: int) -> orm.ArrayData:
@@ -58,7 +59,7 @@ class GraceMdParser(Parser):
 
         if MD.summary not in names or series is None:
             stderr = repository.get_object_content(MD.stderr) if MD.stderr in names else ""
-            if self._out_of_walltime(repository, names, stderr, partial=series is not None):
+            if self._out_of_walltime(stderr, partial=series is not None):
                 return self.exit_codes.ERROR_OUT_OF_WALLTIME
             return self.exit_codes.ERROR_MISSING_RESULTS.format(detail=" | ".join(stderr.strip().splitlines()[-3:]))
         self.out("output_parameters", orm.Dict(json.loads(repository.get_object_content(MD.summary))))
@@ -68,13 +69,10 @@ class GraceMdParser(Parser):
             return self.exit_codes.ERROR_NON_FINITE_ENERGY.format(step=int(thermo["step"][~finite][0]))
         return ExitCode(0)
 
-    def _out_of_walltime(self, repository, names, stderr: str, partial: bool) -> bool:
-        """Stopped from outside: exit status 120 from the scheduler parser, SLURM's "DUE TO TIME LIMIT" in the
-        scheduler's stderr, or partial results without a Python traceback (the driver did not fail itself)."""
-        scheduler_stderr = self.node.get_option("scheduler_stderr") or "_scheduler-stderr.txt"
-        scheduler_text = repository.get_object_content(scheduler_stderr) if scheduler_stderr in names else ""
-        return (self.node.exit_status == 120 or "DUE TO TIME LIMIT" in scheduler_text
-                or (partial and "Traceback" not in stderr))
+    def _out_of_walltime(self, stderr: str, partial: bool) -> bool:
+        """Stopped from outside: by the scheduler's time limit, or partial results without a Python traceback
+        (the driver did not fail itself)."""
+        return stopped_at_time_limit(self.node, self.retrieved, stderr) or (partial and "Traceback" not in stderr)
 
     @staticmethod
     def _series(repository, names):

@@ -17,6 +17,7 @@ from ..common.files import TRAIN
 from ..common.metrics import EV_PER_A3_TO_GPA
 from ..common.model_files import ModelFilesError
 from ..data import GraceModelData
+from .scheduler import stopped_at_time_limit
 
 NAN_LOSS = re.compile(r"Iteration #(\d+).*total_loss:\s*(nan|inf)", re.IGNORECASE)
 N_PARAMETERS = re.compile(r"Number of trainable parameters:\s*(\d+)")
@@ -76,7 +77,7 @@ class GraceTrainParser(Parser):
         if not log_path.is_file():
             if OOM.search(stderr):
                 return self.exit_codes.ERROR_OUT_OF_MEMORY
-            if self._out_of_walltime(root, stderr):  # stopped before gracemaker wrote anything
+            if stopped_at_time_limit(self.node, self.retrieved, stderr):  # stopped before gracemaker wrote anything
                 return self.exit_codes.ERROR_OUT_OF_WALLTIME
             tail = (stderr or stdout).strip().splitlines()[-3:]
             return self.exit_codes.ERROR_MISSING_LOG.format(detail=" | ".join(tail))
@@ -93,7 +94,7 @@ class GraceTrainParser(Parser):
         if OOM.search(stderr) or OOM.search(log):
             return self.exit_codes.ERROR_OUT_OF_MEMORY
         if not (root / "final_model" / "saved_model.pb").is_file():
-            if self._out_of_walltime(root, stderr):
+            if stopped_at_time_limit(self.node, self.retrieved, stderr):
                 self._attach_checkpoint(root)
                 return self.exit_codes.ERROR_OUT_OF_WALLTIME
             tail = (stderr or log).strip().splitlines()[-3:]
@@ -111,15 +112,6 @@ class GraceTrainParser(Parser):
         self.out("model", model)
         self.out("output_parameters", orm.Dict(self._summary(train, test, model)))
         return ExitCode(0)
-
-    def _out_of_walltime(self, root: Path, stderr: str) -> bool:
-        """The scheduler stopped the job at its time limit: exit status 120 from the scheduler parser, or
-        slurmstepd's "CANCELLED AT ... DUE TO TIME LIMIT" in the job's stderr (where SLURM writes it)."""
-        if self.node.exit_status == 120:
-            return True
-        scheduler_stderr = root / (self.node.get_option("scheduler_stderr") or "_scheduler-stderr.txt")
-        text = stderr + (scheduler_stderr.read_text(errors="replace") if scheduler_stderr.is_file() else "")
-        return "DUE TO TIME LIMIT" in text
 
     def _attach_checkpoint(self, root: Path) -> None:
         """Keep the best checkpoint so far (model.yaml + checkpoint) as the ``checkpoint`` output, if any."""
