@@ -157,14 +157,24 @@ def band_axis(kpoints_cartesian, labels: Sequence[tuple[int, str]]) -> tuple[np.
         if index < len(step) and (len(names) > 1 or index + 1 in named):
             step[index] = 0.0
     x = np.concatenate([[0.0], np.cumsum(step)])
-    ticks, tick_names = [], []
-    for index, names in sorted(named.items()):
-        if ticks and np.isclose(x[index], ticks[-1]):
-            tick_names[-1] = "|".join([tick_names[-1], *names])
-        else:
-            ticks.append(float(x[index]))
-            tick_names.append("|".join(names))
+    ordered = sorted(named.items())
+    ticks, tick_names = merged_ticks([x[index] for index, _ in ordered], ["|".join(names) for _, names in ordered])
     return x, ticks, tick_names
+
+
+def merged_ticks(positions: Sequence[float], names: Sequence[str]) -> tuple[list[float], list[str]]:
+    """Band-path ticks at distinct positions: names sharing a position (a break of the path) joined as ``K|U``,
+    ``G`` written Γ."""
+    ticks: list[float] = []
+    tick_names: list[str] = []
+    for position, name in zip(positions, names):
+        name = "Γ" if name in ("G", "GAMMA") else name
+        if ticks and np.isclose(position, ticks[-1]):
+            tick_names[-1] = f"{tick_names[-1]}|{name}"
+        else:
+            ticks.append(float(position))
+            tick_names.append(name)
+    return ticks, tick_names
 
 
 def phonons_and_kappa(temperatures, kappa: dict[str, np.ndarray], path: str | Path, bands=None, dos=None,

@@ -126,3 +126,7 @@ def test_phonons_and_kappa_plots_the_mean_of_the_diagonal(tmp_path, monkeypatch)
     alone = plots.phonons_and_kappa([300], {"kappa_P_RTA": particle[:1], "kappa_C": coherence[:1]},
                                     tmp_path / "alone.png")
     assert png_size(alone)[0] < width
+
+
+def test_merged_ticks_join_names_at_a_path_break():
+    assert plots.merged_ticks([0.0, 1.0, 1.0, 2.5], ["G", "K", "U", "X"]) == ([0.0, 1.0, 2.5], ["Γ", "K|U", "X"])

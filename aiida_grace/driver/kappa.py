@@ -253,27 +253,14 @@ def band_structure_and_dos(ph3, settings: dict) -> dict:
     }
 
 
-def plot_phonons(band_dos: dict, path: Path) -> None:
-    """Band structure and DOS side by side, PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot_phonons(band_dos: dict, summary: dict, path: Path, title: str = "") -> None:
+    """Bands, DOS and κ(T) in one PNG, the same picture as ``aiida-grace plot kappa`` (:mod:`aiida_grace.plots`)."""
+    from ..plots import merged_ticks, phonons_and_kappa
 
     band, dos = band_dos["band"], band_dos["dos"]
-    figure, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(8, 4), gridspec_kw={"width_ratios": [3, 1]})
-    left.plot(band["x"], band["frequencies"], color="tab:blue", lw=1)
-    for position in band["special_x"]:
-        left.axvline(position, color="grey", lw=0.5)
-    left.axhline(0.0, color="black", lw=0.5)
-    left.set_xticks(band["special_x"], [label.replace("G", "Γ") for label in band["labels"]])
-    left.set_xlim(band["x"][0], band["x"][-1])
-    left.set_ylabel("frequency (THz)")
-    right.plot(dos["total_dos"], dos["frequency_points"], color="tab:blue", lw=1)
-    right.set_xlabel("DOS (states/THz)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    bands = (band["x"], band["frequencies"], *merged_ticks(band["special_x"], band["labels"]))
+    phonons_and_kappa(summary["temperatures"], {key: summary[key] for key in ("kappa_P_RTA", "kappa_C")}, path,
+                      bands=bands, dos=(dos["frequency_points"], dos["total_dos"]), title=title)
 
 
 def run(settings: dict, workdir: Path = Path(".")) -> dict:
@@ -291,7 +278,8 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
     timings["kappa"] = time.perf_counter() - start
     band_dos = band_structure_and_dos(ph3, settings)
     if settings["plot"]:
-        plot_phonons(band_dos, workdir / KAPPA.plot)
+        plot_phonons(band_dos, summary, workdir / KAPPA.plot,
+                     title=f"{ph3.unitcell.formula}, q-mesh {'×'.join(map(str, settings['mesh']))}")
     summary.update(band_dos)
     summary.update({
         "versions": versions(),

@@ -204,7 +204,7 @@ def test_outputs_are_files_phono3py_reads(workchain_run, plain_run, tmp_path):
     import h5py
     from phono3py.file_IO import read_fc2_from_hdf5, read_fc3_from_hdf5
 
-    results, _ = workchain_run
+    results, node = workchain_run
     for name in ("fc2", "fc3", "kappa_hdf5"):
         (tmp_path / name).write_bytes(results[name].get_content(mode="rb"))
         assert results[name].base.attributes.get("phono3py_version")
@@ -226,6 +226,16 @@ def test_outputs_are_files_phono3py_reads(workchain_run, plain_run, tmp_path):
     x, y = results["dos"].get_x()[1], results["dos"].get_y()[0][1]
     assert np.trapezoid(y, x) == pytest.approx(3.0, rel=0.05)  # 3 modes per primitive cell
     assert results["phonon_plot"].get_content(mode="rb")[:8] == b"\x89PNG\r\n\x1a\n"
+    # the compute side draws the same bands + DOS + κ(T) picture as `aiida-grace plot kappa`
+    from matplotlib.image import imread
+
+    from aiida_grace.plots import phonons_and_kappa, phonons_and_kappa_of
+
+    (tmp_path / "stored.png").write_bytes(results["phonon_plot"].get_content(mode="rb"))
+    three_panels = phonons_and_kappa_of(node, tmp_path / "drawn.png")
+    kappa_only = phonons_and_kappa([300.0], {k: results["kappa"].get_array(k)[:1] for k in ("kappa_P_RTA", "kappa_C")},
+                                   tmp_path / "kappa_only.png")
+    assert imread(tmp_path / "stored.png").shape == imread(three_panels).shape != imread(kappa_only).shape
 
 
 @pytest.mark.slow
