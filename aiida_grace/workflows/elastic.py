@@ -6,6 +6,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
 from ..calculations.evaluate import GraceEvaluateCalculation
+from ..calculations.validation import missing_elements as model_lacks_elements
 from ..common.elastic_input import (
     ElasticSettingsError,
     relax_parameters,
@@ -40,10 +41,10 @@ def validate_parameters(value, _):
 def validate_inputs(inputs, _):
     """The model covers the structure's elements; the structure is periodic in all three directions."""
     structure, model = inputs["structure"], inputs["model"]
-    missing = missing_elements(structure, model)
-    if missing:
-        return (f"structure <{structure.pk}> ({structure.get_formula()}) contains element(s) {', '.join(missing)} "
-                f"that model <{model.pk}> does not have (it has {', '.join(model.elements)})")
+    message = model_lacks_elements(model, {kind.symbol for kind in structure.kinds},
+                                   what=f"structure <{structure.pk}> ({structure.get_formula()}) contains")
+    if message:
+        return message
     if not all(structure.pbc):
         return f"structure <{structure.pk}> must be periodic in all three directions for elastic constants"
 
