@@ -21,25 +21,36 @@ __all__ = ("GraceEvaluateCalculation",)
 
 
 def structure_names(inputs) -> list[str]:
-    """Names of the structures, in the order they are written to the job and returned by it."""
+    """Names of the structures, in the order they are written to the job and returned by it
+    (``<dataset name>/<index>`` for the ``datasets`` namespace)."""
     if "dataset" in inputs:
         return [f"structure_{i:04d}" for i in range(inputs["dataset"].n_structures)]
+    if inputs.get("datasets"):
+        return [f"{name}/{i}" for name, dataset in sorted(inputs["datasets"].items())
+                for i in range(dataset.n_structures)]
     return sorted(inputs["structures"])
 
 
+def dataset_counts(inputs) -> dict[str, int]:
+    """Structures per dataset of the ``datasets`` namespace, in the order they are written to the job."""
+    return {name: dataset.n_structures for name, dataset in sorted(inputs.get("datasets", {}).items())}
+
+
 def input_elements(inputs) -> set[str]:
-    """Elements of the structures to evaluate, from the dataset or the structures namespace."""
+    """Elements of the structures to evaluate, from whichever source the inputs have."""
     if "dataset" in inputs:
         return set(inputs["dataset"].elements)
+    if inputs.get("datasets"):
+        return {element for dataset in inputs["datasets"].values() for element in dataset.elements}
     return {kind.symbol for s in inputs.get("structures", {}).values() for kind in s.kinds}
 
 
 def validate_inputs(inputs, _):
     """One source of structures; the model covers their elements, has the files the calculator needs and
     still matches its sha256."""
-    has_dataset, has_structures = "dataset" in inputs, bool(inputs.get("structures"))
-    if has_dataset == has_structures:
-        return "give exactly one of 'dataset' or 'structures'"
+    sources = ("dataset" in inputs) + bool(inputs.get("structures")) + bool(inputs.get("datasets"))
+    if sources != 1:
+        return "give exactly one of 'dataset', 'structures' or 'datasets'"
     settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
     return model_usable(inputs["model"], input_elements(inputs), settings["calculator"])
 
@@ -59,6 +70,9 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
                    help="Structures to evaluate; reference labels, if any, give the errors output.")
         spec.input_namespace("structures", valid_type=orm.StructureData, dynamic=True, required=False,
                              help="Alternatively, structures by name.")
+        spec.input_namespace("datasets", valid_type=GraceDatasetData, dynamic=True, required=False,
+                             help="Alternatively, several datasets by name, pooled into this one job (e.g. the "
+                                  "strained cells of many structures); labelled back per name in output_datasets.")
         spec.input("parameters", valid_type=orm.Dict, required=False,
                    validator=dict_port_validator(validate_settings, "evaluation parameters"),
                    help="mode (static/relax), calculator (tensorflow/fs_cpp), relax settings; see "
@@ -68,8 +82,11 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
                         "finished structures (results.partial.extxyz) are copied and not computed again.")
         spec.inputs.validator = validate_inputs
 
-        spec.output("output_dataset", valid_type=GraceDatasetData,
-                    help="The structures (relaxed, in relax mode) labelled by the model, in input order.")
+        spec.output("output_dataset", valid_type=GraceDatasetData, required=False,
+                    help="The structures (relaxed, in relax mode) labelled by the model, in input order (not with "
+                         "the datasets input: see output_datasets).")
+        spec.output_namespace("output_datasets", valid_type=GraceDatasetData, dynamic=True, required=False,
+                              help="With the datasets input: each dataset labelled (relaxed) by the model, by name.")
         spec.output_namespace("relaxed_structures", valid_type=orm.StructureData, dynamic=True, required=False,
                               help="Relaxed structures, named like the inputs (relax mode).")
         spec.output("errors", valid_type=orm.Dict, required=False,
@@ -93,6 +110,12 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         local_copy_list = []
         if "dataset" in self.inputs:
             local_copy_list.append((self.inputs.dataset.uuid, GraceDatasetData.FILENAME, EVALUATE.structures))
+        elif self.inputs.get("datasets"):
+            settings["structure_files"] = []
+            for index, name in enumerate(sorted(self.inputs.datasets)):
+                settings["structure_files"].append(EVALUATE.pooled_structures(index))
+                local_copy_list.append((self.inputs.datasets[name].uuid, GraceDatasetData.FILENAME,
+                                        EVALUATE.pooled_structures(index)))
         else:
             from ase.io import write
 

@@ -35,6 +35,11 @@ class EvaluateFiles:
     stdout: str = "driver.out"
     stderr: str = "driver.err"
 
+    @staticmethod
+    def pooled_structures(index: int) -> str:
+        """The file of the ``index``-th dataset pooled into one job (``datasets`` input, sorted by name)."""
+        return f"structures_{index:05d}.extxyz"
+
 
 @dataclass(frozen=True)
 class KappaFiles:

@@ -1,6 +1,7 @@
 """Evaluate or relax many structures with one model in one process, grouped by size.
 
-Reads ``evaluate.yaml`` and ``structures.extxyz``; writes ``results.extxyz`` (labelled, input order)
+Reads ``evaluate.yaml`` and the structure files it names (``structure_files``, read in order and concatenated;
+default ``structures.extxyz``); writes ``results.extxyz`` (labelled, input order)
 and ``summary.json``. Structures are processed smallest first so each padded shape compiles once (XLA);
 each finished structure is appended to ``results.partial.extxyz`` so a job cut by the walltime keeps
 its work.
@@ -73,8 +74,16 @@ def evaluate_one(atoms, calc, settings: dict):
     return with_labels(work, energy=float(energy), forces=np.array(forces), stress=stress)
 
 
+def read_structures(settings: dict, workdir: Path) -> list:
+    """The job's structures: every file of ``settings['structure_files']`` in order, concatenated."""
+    structures = []
+    for name in settings.get("structure_files") or [EVALUATE.structures]:
+        structures.extend(read(workdir / name, index=":", format="extxyz"))
+    return structures
+
+
 def run(settings: dict, workdir: Path = Path(".")) -> dict:
-    structures = read(workdir / EVALUATE.structures, index=":", format="extxyz")
+    structures = read_structures(settings, workdir)
     start = time.perf_counter()
     calc = make_calculator(settings)
     load_seconds = time.perf_counter() - start

@@ -10,7 +10,7 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 from ase.io import read
 
-from ..calculations.evaluate import structure_names
+from ..calculations.evaluate import dataset_counts, structure_names
 from ..common.files import EVALUATE
 from ..common.metrics import label_errors
 from ..common.structures import StructureError
@@ -41,28 +41,37 @@ class GraceEvaluateParser(Parser):
             summary = json.loads(self.retrieved.base.repository.get_object_content(EVALUATE.summary))
             results = read(io.StringIO(self.retrieved.base.repository.get_object_content(EVALUATE.results)),
                            index=":", format="extxyz")
-            dataset = GraceDatasetData.from_ase(results)
+            pooled = bool(self.node.inputs.get("datasets"))
+            dataset = None if pooled else GraceDatasetData.from_ase(results)
         except (ValueError, StructureError, KeyError) as exception:
             return self.exit_codes.ERROR_INVALID_RESULTS.format(exception=exception)
         if len(results) != self._n_inputs():
             return self.exit_codes.ERROR_INVALID_RESULTS.format(
                 exception=f"{len(results)} results for {self._n_inputs()} input structures")
-        self.out("output_dataset", dataset)
-
         names_in_order = self._names()
-        if summary.get("mode") == "relax":
-            for name, atoms in zip(names_in_order, results):
-                atoms.calc = None
-                self.out(f"relaxed_structures.{name}", orm.StructureData(ase=atoms))
-        elif "dataset" in self.node.inputs and self.node.inputs.dataset.labels:
-            errors = label_errors(self.node.inputs.dataset.to_ase(), results)
-            if errors:
-                errors["units"] = {"energy_per_atom": "eV/atom", "forces": "eV/Å", "stress": "GPa"}
-                self.out("errors", orm.Dict(errors))
+        if pooled:
+            start = 0
+            for name, count in dataset_counts(self.node.inputs).items():
+                self.out(f"output_datasets.{name}", GraceDatasetData.from_ase(results[start:start + count]))
+                start += count
+        else:
+            self.out("output_dataset", dataset)
+            if summary.get("mode") == "relax":
+                for name, atoms in zip(names_in_order, results):
+                    atoms.calc = None
+                    self.out(f"relaxed_structures.{name}", orm.StructureData(ase=atoms))
+            elif "dataset" in self.node.inputs and self.node.inputs.dataset.labels:
+                errors = label_errors(self.node.inputs.dataset.to_ase(), results)
+                if errors:
+                    errors["units"] = {"energy_per_atom": "eV/atom", "forces": "eV/Å", "stress": "GPa"}
+                    self.out("errors", orm.Dict(errors))
+
+        if summary.get("not_converged"):
+            summary["not_converged_names"] = [names_in_order[i] for i in summary["not_converged"]]
         self.out("output_parameters", orm.Dict(summary))
 
         if summary.get("not_converged"):
-            which = ", ".join(names_in_order[i] for i in summary["not_converged"][:10])
+            which = ", ".join(summary["not_converged_names"][:10])
             return self.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.format(count=len(summary["not_converged"]),
                                                                           which=which)
         return ExitCode(0)
