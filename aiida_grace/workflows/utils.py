@@ -4,12 +4,17 @@ from __future__ import annotations
 
 
 def failure_reason(node) -> str:
-    """Why a child process did not finish ok, in words for an exit message."""
+    """Why a child process did not finish ok, in words for an exit message; for a restart wrapper, also why its
+    last job failed (the wrapper's own 402 says only "unhandled failure")."""
     if node.is_excepted:
         return "excepted"
     if node.is_killed:
         return "killed"
-    return f"exit status {node.exit_status}: {node.exit_message}"
+    reason = f"exit status {node.exit_status}: {node.exit_message}"
+    last = max(node.called, key=lambda child: child.ctime, default=None)
+    if last is not None and not last.is_finished_ok:
+        reason += f"; its last job <{last.pk}>: {failure_reason(last)}"
+    return reason
 
 
 def read_protocol(name: str, protocol: str | None = None, overrides: dict | None = None) -> dict:

@@ -10,14 +10,17 @@ from aiida.manage import get_manager
 from aiida.plugins import CalculationFactory
 
 
-def failed_child(computer, entry_point: str, exit_code: str, outputs: dict | None = None, **message):
-    """A stored CalcJobNode of ``entry_point`` finished with the exit code named ``exit_code`` and ``outputs``."""
+def failed_child(computer, entry_point: str, exit_code: str, outputs: dict | None = None, caller=None, **message):
+    """A stored CalcJobNode of ``entry_point`` finished with the exit code named ``exit_code`` and ``outputs``,
+    called by the stored WorkflowNode ``caller`` if given."""
     code = getattr(CalculationFactory(entry_point).exit_codes, exit_code).format(**message)
     node = orm.CalcJobNode(computer=computer, process_type=f"aiida.calculations:{entry_point}")
     node.set_option("resources", {"num_machines": 1, "num_mpiprocs_per_machine": 1})
     node.set_process_state(ProcessState.FINISHED)
     node.set_exit_status(code.status)
     node.set_exit_message(code.message)
+    if caller is not None:
+        node.base.links.add_incoming(caller, link_type=LinkType.CALL_CALC, link_label="iteration_01")
     node.store()
     outputs = dict(outputs or {})
     outputs.setdefault("remote_folder", orm.RemoteData(computer=computer, remote_path=f"/tmp/fake/{node.uuid}"))
