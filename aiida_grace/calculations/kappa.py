@@ -77,6 +77,9 @@ class GraceKappaCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         # 3xx: outputs missing or unparseable
         spec.exit_code(301, "ERROR_MISSING_RESULTS", message="the driver wrote no results: {detail}")
         spec.exit_code(302, "ERROR_INVALID_RESULTS", message="the driver's results cannot be read: {exception}")
+        # 4xx: recoverable
+        spec.exit_code(400, "ERROR_OUT_OF_WALLTIME", invalidates_cache=True,
+                       message="the job hit the walltime before phono3py finished (nothing to keep)")
 
     def prepare_for_submission(self, folder):
         settings = {**DEFAULTS, **(self.inputs.parameters.get_dict() if "parameters" in self.inputs else {})}

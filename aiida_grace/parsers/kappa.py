@@ -11,18 +11,22 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from ..common.files import KAPPA
+from .scheduler import stopped_at_time_limit
 
 KAPPA_KEYS = ("kappa_P_RTA", "kappa_C", "kappa_TOT_RTA", "kappa_TOT_ave")
 
 
 class GraceKappaParser(Parser):
-    """Reads ``kappa.json`` and the hdf5/PNG files from the retrieved folder."""
+    """Reads ``kappa.json`` and the hdf5/PNG files from the retrieved folder; a job stopped at the scheduler's time
+    limit before writing them exits 400."""
 
     def parse(self, **kwargs):
         names = self.retrieved.base.repository.list_object_names()
         required = (KAPPA.results, KAPPA.kappa_hdf5, KAPPA.fc2, KAPPA.fc3)
         if any(name not in names for name in required):
             stderr = self.retrieved.base.repository.get_object_content(KAPPA.stderr) if KAPPA.stderr in names else ""
+            if stopped_at_time_limit(self.node, self.retrieved, stderr):
+                return self.exit_codes.ERROR_OUT_OF_WALLTIME
             return self.exit_codes.ERROR_MISSING_RESULTS.format(detail=" | ".join(stderr.strip().splitlines()[-3:]))
         try:
             results = json.loads(self.retrieved.base.repository.get_object_content(KAPPA.results))
