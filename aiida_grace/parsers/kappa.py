@@ -11,6 +11,7 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from ..common.files import KAPPA
+from ..common.kappa_bound import unphysical_kappa
 from .scheduler import stopped_at_time_limit
 
 KAPPA_KEYS = ("kappa_P_RTA", "kappa_C", "kappa_TOT_RTA", "kappa_TOT_ave")
@@ -49,6 +50,9 @@ class GraceKappaParser(Parser):
                                                    "min_frequency", "versions", "seconds", "n_displacements_fc3",
                                                    "n_displacements_fc2", "n_atoms_fc3_supercell",
                                                    "n_atoms_fc2_supercell")}
+        summary.update({key: _finite_or_none(summary[key]) for key in KAPPA_KEYS})  # the database takes no NaN
+        reason = unphysical_kappa(results["temperatures"], results["kappa_TOT_ave"])
+        summary.update({"kappa_unphysical": reason is not None, "kappa_unphysical_reason": reason})
         summary["units"] = {"kappa": "W/m/K", "temperatures": "K", "min_frequency": "THz"}
         self.out("output_parameters", orm.Dict(summary))
         return ExitCode(0)
@@ -87,3 +91,10 @@ class GraceKappaParser(Parser):
         for package, version in (versions or {}).items():
             node.base.attributes.set(f"{package}_version", version)
         return node
+
+
+def _finite_or_none(value):
+    """``value`` (a number or nested lists) with NaN and ±inf as None."""
+    if isinstance(value, list):
+        return [_finite_or_none(item) for item in value]
+    return value if value is None or np.isfinite(value) else None
