@@ -9,6 +9,7 @@ from aiida.engine import ToContext, WorkChain
 
 from ..calculations.evaluate import GraceEvaluateCalculation
 from ..calculations.kappa import GraceKappaCalculation
+from ..common.supercell import kappa_supercells_too_small
 from ..common.train_input import merge
 from ..data import GraceModelData
 from ..functions.phono3py import (
@@ -57,7 +58,8 @@ def validate_parameters(value, _):
 
 
 def validate_inputs(inputs, _):
-    """The model covers the structure's elements; the structure is periodic in three directions."""
+    """The model covers the structure's elements; the structure is periodic in three directions; the fc3 and fc2
+    supercells are big enough for the model's cutoff (:func:`~aiida_grace.common.supercell.supercell_too_small`)."""
     structure, model = inputs["structure"], inputs["model"]
     missing = sorted({kind.symbol for kind in structure.kinds} - set(model.elements))
     if missing:
@@ -65,6 +67,11 @@ def validate_inputs(inputs, _):
                 f"that model <{model.pk}> does not have (it has {', '.join(model.elements)})")
     if not all(structure.pbc):
         return "the structure must be periodic in all three directions"
+    parameters = inputs["parameters"].get_dict() if "parameters" in inputs else {}
+    try:
+        return kappa_supercells_too_small(structure.get_ase(), parameters, model.cutoff)
+    except ValueError:
+        return None  # a malformed supercell matrix: validate_parameters names it
 
 
 class GraceThermalConductivityWorkChain(WorkChain):
@@ -212,5 +219,8 @@ class GraceThermalConductivityWorkChain(WorkChain):
         self.out_many(self.exposed_outputs(node, GraceKappaCalculation))
         summary = node.outputs.output_parameters
         flag = " (imaginary modes!)" if summary["has_imaginary_modes"] else ""
-        self.report(f"κ_TOT = {', '.join(f'{k:.4g}' for k in summary['kappa_TOT_ave'])} W/m/K at "
-                    f"{summary['temperatures']} K{flag}")
+        if summary.get("kappa_unphysical"):
+            flag += (f" -- UNPHYSICAL κ, do not use it: {summary['kappa_unphysical_reason']} (check the supercells "
+                     f"and the model)")
+        kappa = ", ".join("nan" if k is None else f"{k:.4g}" for k in summary["kappa_TOT_ave"])
+        self.report(f"κ_TOT = {kappa} W/m/K at {summary['temperatures']} K{flag}")
