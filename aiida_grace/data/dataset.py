@@ -1,4 +1,5 @@
-"""``GraceDatasetData``: a labelled set of structures stored as one extxyz file in the node's repository."""
+"""``GraceDatasetData``: a labelled set of structures stored as one extxyz file in the node's repository,
+every float at full float64 precision (:mod:`aiida_grace.common.extxyz`)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,11 @@ from typing import Sequence
 import numpy as np
 from aiida.orm import Data
 
+from ..common.extxyz import read_extxyz, to_extxyz
 from ..common.hashing import sha256_bytes
 from ..common.structures import LABELS, WEIGHT_KEYS, label_counts, validate_structures
 
 __all__ = ("GraceDatasetData",)
-
-
-def _read_extxyz(handle) -> list:
-    from ase.io import read
-
-    return list(read(handle, index=":", format="extxyz"))
 
 
 class GraceDatasetData(Data):
@@ -38,14 +34,11 @@ class GraceDatasetData(Data):
 
     # -- construction ---------------------------------------------------------------------------
     def _set_structures(self, structures: list) -> None:
-        from ase.io import write
-
         validate_structures(structures)
-        buffer = io.StringIO()
-        write(buffer, structures, format="extxyz")
-        content = buffer.getvalue().encode()
+        text = to_extxyz(structures)
+        content = text.encode()
         # Store what will be read back, so attributes describe the stored file exactly.
-        stored = _read_extxyz(io.StringIO(content.decode()))
+        stored = read_extxyz(io.StringIO(text))
         counts = label_counts(stored)
         self.base.repository.put_object_from_filelike(io.BytesIO(content), self.FILENAME)
         self.base.attributes.set_many(
@@ -69,7 +62,7 @@ class GraceDatasetData(Data):
     def from_extxyz(cls, path: str | Path, **kwargs) -> "GraceDatasetData":
         """From an extended-XYZ file (all frames)."""
         with open(path) as handle:
-            return cls(structures=_read_extxyz(handle), **kwargs)
+            return cls(structures=read_extxyz(handle), **kwargs)
 
     @classmethod
     def from_pymatgen(cls, structures: Sequence, energies=None, forces=None, stresses=None, **kwargs):
@@ -122,7 +115,7 @@ class GraceDatasetData(Data):
     def to_ase(self) -> list:
         """The structures as ASE Atoms with SinglePointCalculator labels."""
         with self.base.repository.open(self.FILENAME) as handle:
-            return _read_extxyz(handle)
+            return read_extxyz(handle)
 
     def to_dataframe(self):
         """A pandas DataFrame in gracemaker's format (``ase_atoms``, ``energy``, ``forces``, ``stress``, ...)."""

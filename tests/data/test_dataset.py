@@ -8,6 +8,7 @@ from aiida import orm
 from ase.build import bulk
 from ase.io import write
 
+from aiida_grace.common.extxyz import to_extxyz
 from aiida_grace.common.structures import StructureError, labels_of, with_labels
 from aiida_grace.data import GraceDatasetData
 from aiida_grace.functions import merge_datasets, split_dataset
@@ -31,17 +32,18 @@ def test_from_ase_stores_one_file_with_attributes(aiida_profile, structures):
     round_trip = dataset.to_ase()
     for original, stored in zip(structures, round_trip):
         ref, got = labels_of(original), labels_of(stored)
-        assert got["energy"] == pytest.approx(ref["energy"], abs=1e-12)  # energies are stored exactly
-        np.testing.assert_allclose(got["forces"], ref["forces"], atol=1e-8)  # extxyz keeps 8 decimals
-        np.testing.assert_allclose(got["stress"], ref["stress"], atol=1e-12)
-        np.testing.assert_allclose(stored.positions, original.positions, atol=1e-8)
+        assert got["energy"] == ref["energy"]  # every float is stored exactly (common/extxyz.py)
+        np.testing.assert_array_equal(got["forces"], ref["forces"])
+        np.testing.assert_array_equal(got["stress"], ref["stress"])
+        np.testing.assert_array_equal(stored.positions, original.positions)
+        np.testing.assert_array_equal(stored.cell.array, original.cell.array)
 
 
 def test_extxyz_pymatgen_and_dataframe_sources_agree(aiida_profile, structures, tmp_path):
     from pymatgen.io.ase import AseAtomsAdaptor
 
     path = tmp_path / "set.extxyz"
-    write(path, structures, format="extxyz")
+    path.write_text(to_extxyz(structures))
     from_file = GraceDatasetData.from_extxyz(path)
     from_pymatgen = GraceDatasetData.from_pymatgen(
         [AseAtomsAdaptor.get_structure(a) for a in structures],
