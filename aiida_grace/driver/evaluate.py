@@ -28,9 +28,9 @@ def make_calculator(settings: dict):
     """The ASE calculator: TensorFlow ``TPCalculator`` (SavedModel) or the C++ GRACE-FS evaluator."""
     model = settings["model"]
     if settings.get("calculator", "tensorflow") == "fs_cpp":
-        from pyace.asecalc import PyGRACEFSCalculator
+        from .fs_calculator import FSCalculator
 
-        return PyGRACEFSCalculator(model["fs_yaml"])
+        return FSCalculator(model["fs_yaml"])
     from tensorpotential.calculator import TPCalculator
 
     return TPCalculator(model["saved_model"])
