@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import yaml
 from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
 from ..common.evaluate_input import validate_settings
+from ..common.extxyz import write_extxyz
 from ..common.files import EVALUATE
 from ..common.model_files import FS_YAML, SAVED_MODEL
 from ..data import GraceDatasetData, GraceModelData
@@ -117,13 +116,9 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
                 local_copy_list.append((self.inputs.datasets[name].uuid, GraceDatasetData.FILENAME,
                                         EVALUATE.pooled_structures(index)))
         else:
-            from ase.io import write
-
-            buffer = io.StringIO()
-            write(buffer, [self.inputs.structures[name].get_ase() for name in structure_names(self.inputs)],
-                  format="extxyz")
             with folder.open(EVALUATE.structures, "w") as handle:
-                handle.write(buffer.getvalue())
+                write_extxyz(handle, [self.inputs.structures[name].get_ase()
+                                      for name in structure_names(self.inputs)])
 
         wanted = FS_YAML if settings["calculator"] == "fs_cpp" else SAVED_MODEL
         for name in model.file_names():

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import yaml
 from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from ..common.extxyz import write_extxyz
 from ..common.files import MD
 from ..common.md_input import validate_settings
 from ..common.model_files import FS_YAML, SAVED_MODEL
@@ -70,12 +69,8 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
     def prepare_for_submission(self, folder):
         settings = validate_settings(self.inputs.parameters.get_dict() if "parameters" in self.inputs else {})
         model = self.inputs.model
-        from ase.io import write
-
-        buffer = io.StringIO()
-        write(buffer, self.inputs.structure.get_ase(), format="extxyz")
         with folder.open(MD.structure, "w") as handle:
-            handle.write(buffer.getvalue())
+            write_extxyz(handle, self.inputs.structure.get_ase())
 
         wanted = FS_YAML if settings["calculator"] == "fs_cpp" else SAVED_MODEL
         local_copy_list = [(model.uuid, name, f"{MD.model_dir}/{name}") for name in model.file_names()
