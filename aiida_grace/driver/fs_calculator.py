@@ -15,7 +15,6 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.data import chemical_symbols
 
 _EPS = 1e-15  # pyace's tolerance for fractional coordinates just outside [0, 1]
-_SHIFT_BITS = np.array([1 << 20, 1 << 10, 1], dtype=np.int64)  # a periodic shift (±511 cells) packed in one integer
 
 
 class FSCalculator(Calculator):
@@ -76,13 +75,23 @@ def atomic_environment(atoms, cutoff: float, species_index: np.ndarray):
     else:
         raise ValueError("Only fully periodic or non-periodic cells are supported")
 
-    packed = ((shift.astype(np.int64) + 512) * _SHIFT_BITS).sum(axis=1)
-    image = shift.any(axis=1)
-    order = np.lexsort((j, packed, image, i))  # pyace's order: own cell first, then images by shift, by atom
-    i, j, packed, image = i[order], j[order], packed[order], image[order]
-    ghosts, ghost_of_pair = np.unique(packed[image] * n_atoms + j[image], return_inverse=True)
+    # pyace's order of each atom's neighbours: own cell first, then periodic images by shift (k1, k2, k3), by atom;
+    # one integer key per pair: (atom, rank of the shift, neighbour), the shift's rank 0 for no shift
+    half = 1 << int(np.abs(shift).max(initial=0)).bit_length()
+    base = 2 * half
+    s = shift.astype(np.int64) + half
+    rank = (s[:, 0] * base + s[:, 1]) * base + s[:, 2] + 1
+    image = rank != (half * base + half) * base + half + 1
+    rank[~image] = 0
+    ranks = base ** 3 + 1
+    if n_atoms * ranks * n_atoms >= 2 ** 62:
+        raise ValueError(f"{n_atoms} atoms with periodic shifts up to {half}: too many for one sort key")
+    order = np.argsort((i.astype(np.int64) * ranks + rank) * n_atoms + j, kind="stable")
+    i, j, rank, image = i[order], j[order], rank[order], image[order]
+    ghosts, ghost_of_pair = np.unique(rank[image] * n_atoms + j[image], return_inverse=True)
     ghost_atom = ghosts % n_atoms
-    ghost_shift = (ghosts // n_atoms)[:, None] // _SHIFT_BITS % 1024 - 512
+    packed = ghosts // n_atoms - 1
+    ghost_shift = np.stack([packed // base ** 2, packed // base % base, packed % base], axis=1) - half
     neighbour = j.astype(np.int64)
     neighbour[image] = n_atoms + ghost_of_pair.ravel()
     x = positions if not len(ghosts) else np.concatenate(
