@@ -44,6 +44,10 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
                    validator=dict_port_validator(validate_settings, "MD parameters"),
                    help="engine (ase/lammps), ensemble (nve/nvt/npt), temperature K, pressure GPa, timestep fs, "
                         "steps, thermo_interval, dump_interval, calculator; see aiida_grace.common.md_input.")
+        spec.input("parent_folder", valid_type=orm.RemoteData, required=False,
+                   help="The remote folder of a stopped grace.md job of the same inputs: its thermo.npz and "
+                        "trajectory.npz are copied and the run continues from their last frame (cell, positions, "
+                        "velocities) to `steps`; thermostat and barostat variables start again from zero.")
         spec.inputs.validator = validate_inputs
 
         spec.output("trajectory", valid_type=orm.TrajectoryData,
@@ -90,6 +94,10 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
         calcinfo.local_copy_list = local_copy_list
+        if "parent_folder" in self.inputs:  # the driver continues the run these files hold
+            remote = self.inputs.parent_folder
+            calcinfo.remote_copy_list = [(remote.computer.uuid, f"{remote.get_remote_path()}/{name}", name)
+                                         for name in (MD.thermo, MD.trajectory)]
         calcinfo.retrieve_list = [MD.thermo, MD.trajectory, MD.summary, MD.lammps_input, MD.lammps_log,
                                   MD.stdout, MD.stderr]
         return calcinfo

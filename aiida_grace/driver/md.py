@@ -3,8 +3,10 @@
 Reads ``md.yaml`` (settings of :mod:`aiida_grace.common.md_input` plus ``model`` paths and ``elements``) and
 ``structure.extxyz``; writes ``thermo.npz`` (a row every ``thermo_interval`` steps: step, time ps, energies eV,
 temperature K, pressure GPa, volume Å³), ``trajectory.npz`` (a frame every ``dump_interval`` steps: unwrapped
-positions Å and cells Å in the input's frame), ``summary.json`` and, for LAMMPS, ``in.lammps``. The two npz
-files are rewritten while the run goes on (see :class:`Recorder`), ``summary.json`` only at the end.
+positions Å and cells Å in the input's frame, and the last frame's velocities Å/fs), ``summary.json`` and, for
+LAMMPS, ``in.lammps``. The two npz files are rewritten while the run goes on (see :class:`Recorder`),
+``summary.json`` only at the end. When the working directory already holds the two npz files of a stopped run
+(copied by the CalcJob from its ``parent_folder``), the run continues from their last frame to ``steps``.
 
 LAMMPS runs ``pair_style grace``/``grace/fs`` when its build has them (ML-PACE); otherwise ``fix external
 pf/callback`` hands positions to the GRACE ASE calculator and takes back energy, forces and virial.
@@ -36,21 +38,49 @@ from .evaluate import make_calculator
 class Recorder:
     """Thermodynamic rows and trajectory frames, written as npz to ``workdir`` at the end and, so that a job cut
     by the walltime keeps its work, also whenever ``flush_seconds`` (environment variable
-    ``AIIDA_GRACE_MD_FLUSH_SECONDS``, default 60 s) have passed since the last write."""
+    ``AIIDA_GRACE_MD_FLUSH_SECONDS``, default 60 s) have passed since the last write. The last frame's
+    velocities go with the frames, so that a new job can continue from that frame (:meth:`resume`)."""
 
     def __init__(self, settings: dict, workdir: Path, numbers: np.ndarray):
         self.settings, self.workdir, self.numbers = settings, workdir, numbers
         self.rows: list[tuple] = []
         self.frames: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.velocities = np.zeros((len(numbers), 3))  # of the last frame, Å/fs
+        self.images = np.zeros((len(numbers), 3))  # cell images added to the engine's positions (a resumed run)
+        self.first_step = 0
         self.flush_seconds = float(os.environ.get("AIIDA_GRACE_MD_FLUSH_SECONDS", "60"))
         self.flushed = time.monotonic()
 
+    def resume(self, atoms: Atoms) -> None:
+        """Continue the run a stopped job left in ``workdir``, if any: keep its frames and the rows up to its last
+        frame, and set ``atoms`` to that frame (cell, positions wrapped into it, velocities); the cell images of
+        the positions are added back to every frame recorded from here on, so the trajectory stays unwrapped."""
+        if not (self.workdir / MD.trajectory).is_file():
+            return
+        frames, thermo = dict(np.load(self.workdir / MD.trajectory)), dict(np.load(self.workdir / MD.thermo))
+        if "velocities" not in frames or not np.array_equal(frames["numbers"], self.numbers):
+            raise ValueError(f"{MD.trajectory} in the working directory is not a stopped run of this structure "
+                             f"with velocities; cannot continue from it")
+        self.first_step = int(frames["steps"][-1])
+        self.frames = list(zip(frames["steps"].tolist(), frames["positions"], frames["cells"]))
+        kept = thermo["step"] <= self.first_step
+        self.rows = [tuple(row) for row in np.column_stack([thermo[name][kept] for name in THERMO_FIELDS])]
+        self.velocities = frames["velocities"]
+        atoms.set_cell(frames["cells"][-1], scale_atoms=False)
+        atoms.set_positions(frames["positions"][-1])
+        self.images = np.floor(atoms.get_scaled_positions(wrap=False))
+        atoms.set_positions(frames["positions"][-1] - self.images @ atoms.cell.array)
+        atoms.set_velocities(self.velocities / units.fs)
+
     def record(self, step: int, pe: float, ke: float, temperature: float, pressure_gpa: float, volume: float,
-               positions=None, cell=None) -> None:
+               positions=None, cell=None, velocities=None) -> None:
+        """One row; with ``positions`` (Å), ``cell`` (Å) and ``velocities`` (Å/fs) also a frame, on dump steps."""
         self.rows.append((step, step * self.settings["timestep"] / 1000.0, pe, ke, pe + ke, temperature,
                           pressure_gpa, volume))
         if positions is not None and step % self.settings["dump_interval"] == 0:
-            self.frames.append((step, np.array(positions, dtype=float), np.array(cell, dtype=float)))
+            cell = np.array(cell, dtype=float)
+            self.frames.append((step, np.array(positions, dtype=float) + self.images @ cell, cell))
+            self.velocities = np.array(velocities, dtype=float)
         if time.monotonic() - self.flushed >= self.flush_seconds:
             self.write()
 
@@ -64,7 +94,8 @@ class Recorder:
         self._replace(MD.thermo, **{name: table[:, i] for i, name in enumerate(THERMO_FIELDS)})
         self._replace(MD.trajectory, steps=steps, time=steps * self.settings["timestep"] / 1000.0,
                       positions=np.array([f[1] for f in self.frames]),
-                      cells=np.array([f[2] for f in self.frames]), numbers=self.numbers)
+                      cells=np.array([f[2] for f in self.frames]), numbers=self.numbers,
+                      velocities=self.velocities)
         self.flushed = time.monotonic()
 
     def _replace(self, name: str, **arrays) -> None:
@@ -96,13 +127,16 @@ def run_ase(atoms: Atoms, calc, settings: dict, recorder: Recorder) -> dict:
         ke = atoms.get_kinetic_energy()
         pressure = -np.trace(atoms.get_stress(voigt=False, include_ideal_gas=True)) / 3.0 / units.GPa
         recorder.record(step, atoms.get_potential_energy(), ke, instantaneous_temperature(ke, len(atoms)),
-                        pressure, atoms.get_volume(), atoms.get_positions(), atoms.cell.array)
+                        pressure, atoms.get_volume(), atoms.get_positions(), atoms.cell.array,
+                        atoms.get_velocities() * units.fs)
 
-    record(0)
+    first, interval = recorder.first_step, settings["thermo_interval"]
+    if not recorder.rows:  # a new run (a resumed one has the row of its start)
+        record(0)
     start = time.perf_counter()
-    for chunk in range(settings["steps"] // settings["thermo_interval"]):
-        dyn.run(settings["thermo_interval"])
-        record((chunk + 1) * settings["thermo_interval"])
+    for chunk in range((settings["steps"] - first) // interval):
+        dyn.run(interval)
+        record(first + (chunk + 1) * interval)
     return {"md_seconds": time.perf_counter() - start}
 
 
@@ -174,22 +208,27 @@ def run_lammps(atoms: Atoms, settings: dict, recorder: Recorder, workdir: Path) 
     if calc is not None:
         lmp.set_fix_external_callback(EXTERNAL_FIX, callback)
 
+    first = recorder.first_step
+
     def record():
-        step = int(lmp.get_thermo("step"))
-        positions = cell = None
+        step = first + int(lmp.get_thermo("step"))
+        positions = cell = velocities = None
         if recorder.wants_frame(step):
             box = lammps_cell(lmp)
             x = np.ctypeslib.as_array(lmp.gather_atoms("x", 1, 3)).reshape(-1, 3)
             image = np.ctypeslib.as_array(lmp.gather_atoms("image", 0, 3)).reshape(-1, 3)
+            v = np.ctypeslib.as_array(lmp.gather_atoms("v", 1, 3)).reshape(-1, 3)
             positions = prism.vector_to_ase(x + image @ box)
             cell = prism.vector_to_ase(box)
+            velocities = v @ prism.rot_mat.T / 1000.0  # Å/ps → Å/fs, rotated only (never wrapped)
         recorder.record(step, lmp.get_thermo("pe"), lmp.get_thermo("ke"), lmp.get_thermo("temp"),
-                        lmp.get_thermo("press") / BAR_PER_GPA, lmp.get_thermo("vol"), positions, cell)
+                        lmp.get_thermo("press") / BAR_PER_GPA, lmp.get_thermo("vol"), positions, cell, velocities)
 
     lmp.command("run 0 post no")
-    record()
+    if not recorder.rows:
+        record()
     start = time.perf_counter()
-    for _ in range(settings["steps"] // settings["thermo_interval"]):
+    for _ in range((settings["steps"] - first) // settings["thermo_interval"]):
         lmp.command(f"run {settings['thermo_interval']} pre no post no")
         record()
     seconds = time.perf_counter() - start
@@ -206,27 +245,30 @@ def lammps_cell_of(prism, atoms: Atoms) -> np.ndarray:
 def run(settings: dict, workdir: Path = Path(".")) -> dict:
     atoms = read(workdir / MD.structure, format="extxyz")
     atoms.calc = None
-    initial_velocities(atoms, settings["temperature"], settings["seed"])
     recorder = Recorder(settings, workdir, atoms.numbers)
+    recorder.resume(atoms)
+    if not recorder.rows:
+        initial_velocities(atoms, settings["temperature"], settings["seed"])
     start = time.perf_counter()
     if settings["engine"] == "ase":
         facts = run_ase(atoms, make_calculator(settings), settings, recorder)
     else:
         facts = run_lammps(atoms, settings, recorder, workdir)
     recorder.write()
-    steps, n_atoms = settings["steps"], len(atoms)
+    steps, n_atoms, first = settings["steps"], len(atoms), recorder.first_step
     summary = {
         "engine": settings["engine"],
         "calculator": settings["calculator"],
         "ensemble": settings["ensemble"],
         "n_atoms": n_atoms,
         "steps": steps,
+        "first_step": first,
         "timestep_fs": settings["timestep"],
         "n_thermo_rows": len(recorder.rows),
         "n_frames": len(recorder.frames),
         "wall_seconds": time.perf_counter() - start,
         **facts,
-        "seconds_per_atom_step": facts["md_seconds"] / (n_atoms * steps),
+        "seconds_per_atom_step": facts["md_seconds"] / (n_atoms * max(steps - first, 1)),
     }
     (workdir / MD.summary).write_text(json.dumps(summary, indent=1))
     return summary

@@ -30,6 +30,15 @@ def failed_child(computer, entry_point: str, exit_code: str, outputs: dict | Non
     return node
 
 
+def failed_wrapper(entry_point: str):
+    """A stored WorkChainNode of ``entry_point`` finished with 402 (unhandled failure), to call faked children."""
+    node = orm.WorkChainNode(process_type=f"aiida.workflows:{entry_point}")
+    node.set_process_state(ProcessState.FINISHED)
+    node.set_exit_status(402)
+    node.set_exit_message("The process failed with an unhandled failure.")
+    return node.store()
+
+
 def workchain(process_class, inputs: dict):
     """``process_class`` instantiated on ``inputs`` and set up, as the engine would before its first child."""
     process = instantiate_process(get_manager().get_runner(), process_class, **inputs)
