@@ -5,7 +5,8 @@
     compute_stress: true                 # for fully periodic cells
     relax: {optimizer: FIRE | BFGS, fmax: 0.01 eV/Å, steps: 500, cell_filter: false,
             fix_symmetry: false, symprec: 1e-5, pressure: 0.0 GPa,
-            mask: null}                  # cell-filter mask, 6 Voigt flags (e.g. [1,1,1,0,0,0]: no shear)
+            mask: null,                  # cell-filter mask, 6 Voigt flags (e.g. [1,1,1,0,0,0]: no shear)
+            free_second_stage: false}    # then relax again without FixSymmetry; keep it if the space group holds
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ DEFAULTS = {
     "calculator": "tensorflow",
     "compute_stress": True,
     "relax": {"optimizer": "FIRE", "fmax": 0.01, "steps": 500, "cell_filter": False, "fix_symmetry": False,
-              "symprec": 1e-5, "pressure": 0.0, "mask": None},
+              "symprec": 1e-5, "pressure": 0.0, "mask": None, "free_second_stage": False},
 }
 CHOICES = {"mode": ("static", "relax"), "calculator": ("tensorflow", "fs_cpp")}
 
@@ -57,4 +58,10 @@ def validate_settings(settings: dict) -> dict:
     if mask is not None and not (isinstance(mask, (list, tuple)) and len(mask) == 6
                                  and all(m in (0, 1, True, False) for m in mask)):
         raise EvaluateSettingsError(f"relax.mask must be 6 flags (0/1) in Voigt order, got {mask!r}")
+    if not isinstance(relax["free_second_stage"], bool):
+        raise EvaluateSettingsError(f"relax.free_second_stage must be true or false, "
+                                    f"got {relax['free_second_stage']!r}")
+    if relax["free_second_stage"] and not relax["fix_symmetry"]:
+        raise EvaluateSettingsError("relax.free_second_stage follows a symmetry-fixed stage: it needs "
+                                    "relax.fix_symmetry: true")
     return merged

@@ -20,6 +20,7 @@ from ase.io import read, write
 
 from ..common.files import EVALUATE
 from ..common.structures import with_labels
+from .relax import relax
 
 PARTIAL = EVALUATE.partial
 
@@ -34,29 +35,6 @@ def make_calculator(settings: dict):
     from tensorpotential.calculator import TPCalculator
 
     return TPCalculator(model["saved_model"])
-
-
-def relax(atoms, relax_settings: dict) -> tuple[bool, int]:
-    """Relax in place; return (converged, steps). fmax in eV/Å, pressure in GPa."""
-    from ase import units
-    from ase.optimize import BFGS, FIRE
-
-    target = atoms
-    if relax_settings.get("fix_symmetry"):
-        from ase.constraints import FixSymmetry
-
-        atoms.set_constraint(FixSymmetry(atoms, symprec=relax_settings.get("symprec", 1e-5)))
-    if relax_settings.get("cell_filter"):
-        from ase.filters import FrechetCellFilter
-
-        target = FrechetCellFilter(atoms, mask=relax_settings.get("mask"),
-                                   scalar_pressure=relax_settings.get("pressure", 0.0) * units.GPa)
-    optimizer_class = {"FIRE": FIRE, "BFGS": BFGS}[relax_settings.get("optimizer", "FIRE")]
-    optimizer = optimizer_class(target, logfile=None)
-    converged = bool(optimizer.run(fmax=relax_settings.get("fmax", 0.01), steps=relax_settings.get("steps", 500)))
-    steps = int(optimizer.nsteps)
-    atoms.set_constraint()
-    return converged, steps
 
 
 def evaluate_one(atoms, calc, settings: dict):
