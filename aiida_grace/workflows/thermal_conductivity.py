@@ -9,6 +9,7 @@ from aiida.engine import ToContext, WorkChain
 
 from ..calculations.evaluate import GraceEvaluateCalculation
 from ..calculations.kappa import GraceKappaCalculation
+from ..common.evaluate_input import EvaluateSettingsError, validate_settings
 from ..common.supercell import kappa_supercells_too_small
 from ..common.train_input import merge
 from ..data import GraceModelData
@@ -58,8 +59,9 @@ def validate_parameters(value, _):
 
 
 def validate_inputs(inputs, _):
-    """The model covers the structure's elements; the structure is periodic in three directions; the fc3 and fc2
-    supercells are big enough for the model's cutoff (:func:`~aiida_grace.common.supercell.supercell_too_small`)."""
+    """The model covers the structure's elements; the structure is periodic in three directions; the relax settings
+    are valid; the fc3 and fc2 supercells are big enough for the model
+    (:func:`~aiida_grace.common.supercell.supercell_too_small`)."""
     structure, model = inputs["structure"], inputs["model"]
     missing = sorted({kind.symbol for kind in structure.kinds} - set(model.elements))
     if missing:
@@ -68,6 +70,11 @@ def validate_inputs(inputs, _):
     if not all(structure.pbc):
         return "the structure must be periodic in all three directions"
     parameters = inputs["parameters"].get_dict() if "parameters" in inputs else {}
+    if parameters.get("relax"):
+        try:
+            validate_settings({"mode": "relax", "relax": parameters["relax"]})
+        except EvaluateSettingsError as exception:
+            return f"invalid relax settings: {exception}"
     try:
         return kappa_supercells_too_small(structure.get_ase(), parameters, model.cutoff)
     except ValueError:

@@ -22,7 +22,8 @@ def builder_for(code, model, atoms, **overrides):
 
 
 def n_workchains() -> int:
-    return orm.QueryBuilder().append(orm.WorkChainNode, filters={"process_type": {"like": "%thermal_conductivity"}}).count()
+    query = orm.QueryBuilder().append(orm.WorkChainNode, filters={"process_type": {"like": "%thermal_conductivity"}})
+    return query.count()
 
 
 @pytest.mark.parametrize("cutoff, architecture, reason", [
@@ -68,3 +69,22 @@ def test_paper_rocksalt_protocol_is_accepted(grace_codes, tmp_path, fc3, accepte
         assert "fc3_supercell [1, 1, 1] of Mg4O4 is too small (model cutoff 6.00 Å): its shortest periodic image " \
                "distance is 4.21 Å" in error.message
         assert error.message.endswith("Use e.g. fc3_supercell [2, 2, 2] (8.42 Å) or a larger one")  # the paper's
+
+
+def test_paper_protocol_is_balanced_with_the_free_second_stage(grace_codes, tmp_path):
+    from aiida_grace.workflows.thermal_conductivity import load_protocol
+
+    balanced, paper = load_protocol("balanced")["parameters"], load_protocol("paper")["parameters"]
+    assert paper["relax"]["free_second_stage"] is True and balanced["relax"]["free_second_stage"] is False
+    assert {**paper, "relax": {**paper["relax"], "free_second_stage": False}} == balanced
+    model = fake_model(tmp_path, ("Mg", "O"), 6.0, "2L")
+    mgo = bulk("MgO", "rocksalt", a=4.21, cubic=True)
+    cells = {"fc3_supercell": [2, 2, 2], "fc2_supercell": [4, 4, 4], "mesh": [19, 19, 19]}
+    builder = GraceThermalConductivityWorkChain.get_builder_from_protocol(grace_codes["driver"], model, mgo,
+                                                                          protocol="paper", overrides=cells)
+    assert GraceThermalConductivityWorkChain.spec().inputs.validate(builder._inputs(prune=True)) is None
+    # the free stage follows a symmetry-fixed one: without it the inputs are refused before anything runs
+    builder = builder_for(grace_codes["driver"], model, mgo, **cells,
+                          relax={"fix_symmetry": False, "free_second_stage": True})
+    error = GraceThermalConductivityWorkChain.spec().inputs.validate(builder._inputs(prune=True))
+    assert "invalid relax settings: relax.free_second_stage follows a symmetry-fixed stage" in error.message
