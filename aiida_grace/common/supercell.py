@@ -7,9 +7,10 @@ them (L: the supercell's shortest periodic image distance):
 - **L ≤ the model's cutoff** (fc2 and fc3): an atom sees its own periodic image inside its cutoff sphere.
 - **L ≤ 2 × the nearest-neighbour distance** (fc3): a bond and the opposite bond are one pair of the supercell.
   Third-order constants are odd under inversion, so those of the first shell cancel, the anharmonic scattering
-  that limits κ vanishes and κ diverges. Primitive fcc Cu with fc3 2×2×2 (L = 5.09 Å = 2 d_nn): κ ≈ 1e6 W/m/K with
-  EMT, 6.8e8 W/m/K with a GRACE model; fc3 3×3×3 (L = 7.64 Å): 12.8 W/m/K. fc2 is spared this rule: harmonic
-  constants are even and phonopy shares them among equidistant images (EMT Cu with fc2 2×2×2: 12.4 W/m/K).
+  that limits κ vanishes and κ diverges. Primitive fcc Cu with fc3 2×2×2 (L = 5.09 Å = 2 d_nn) gives
+  κ ≈ 1e6 W/m/K with EMT (6.8e8 W/m/K was reported with a GRACE model), fc3 3×3×3 (L = 7.64 Å) 12.8 W/m/K.
+  fc2 is spared this rule: harmonic constants are even and phonopy shares them among equidistant images
+  (EMT Cu with fc2 2×2×2 and fc3 3×3×3: 12.4 W/m/K, with fc2 3×3×3: 12.4 W/m/K).
 
 Not refused: a supercell holding every interaction once needs L > 2 × the model's reach (the cutoff for a GRACE-1L,
 the receptive field n_layers × cutoff = 12 Å for a 6 Å GRACE-2L, hence L > 24 Å). The κ_SRME protocol the paper
