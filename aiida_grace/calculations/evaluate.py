@@ -19,20 +19,28 @@ __all__ = ("GraceEvaluateCalculation",)
 
 
 
+def pooled_datasets(inputs) -> dict:
+    """The ``datasets`` namespace (name → GraceDatasetData) of a process's inputs or a node's, {} when absent."""
+    try:
+        return dict(inputs["datasets"])
+    except KeyError:
+        return {}
+
+
 def structure_names(inputs) -> list[str]:
     """Names of the structures, in the order they are written to the job and returned by it
     (``<dataset name>/<index>`` for the ``datasets`` namespace)."""
     if "dataset" in inputs:
         return [f"structure_{i:04d}" for i in range(inputs["dataset"].n_structures)]
-    if inputs.get("datasets"):
-        return [f"{name}/{i}" for name, dataset in sorted(inputs["datasets"].items())
+    if pooled_datasets(inputs):
+        return [f"{name}/{i}" for name, dataset in sorted(pooled_datasets(inputs).items())
                 for i in range(dataset.n_structures)]
     return sorted(inputs["structures"])
 
 
 def dataset_counts(inputs) -> dict[str, int]:
     """Structures per dataset of the ``datasets`` namespace, in the order they are written to the job."""
-    return {name: dataset.n_structures for name, dataset in sorted(inputs.get("datasets", {}).items())}
+    return {name: dataset.n_structures for name, dataset in sorted(pooled_datasets(inputs).items())}
 
 
 def input_elements(inputs) -> set[str]:

@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = (
     "GROUPS", "ElasticFitError", "born_stable", "deformation", "elastic_properties", "fit_elastic_tensor",
-    "score_elastic_tensors", "strain_of_cell", "strain_set", "voigt_to_tensor", "vrh_moduli",
+    "score_elastic_tensors", "strain_of_cell", "strain_set", "strained_cells", "voigt_to_tensor", "vrh_moduli",
 )
 
 EV_PER_A3_IN_GPA = 160.21766208  # 1 eV/Å³ in GPa (ase.units.GPa = 1 / this)
@@ -65,6 +65,16 @@ def strain_set(normal: Iterable[float], shear: Iterable[float]) -> list[tuple[st
             voigt[component] = magnitude
             strains.append((f"e{component + 1}_{index:02d}", voigt))
     return strains
+
+
+def strained_cells(atoms, normal: Iterable[float], shear: Iterable[float]) -> list[tuple[str, object]]:
+    """``(name, strained copy)`` of ASE ``atoms`` for every strain of :func:`strain_set`, atoms moved with the cell."""
+    cells = []
+    for name, voigt in strain_set(normal, shear):
+        strained = atoms.copy()
+        strained.set_cell(atoms.cell.array @ deformation(voigt), scale_atoms=True)
+        cells.append((name, strained))
+    return cells
 
 
 def fit_elastic_tensor(strains, stresses) -> dict:

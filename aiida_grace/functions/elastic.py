@@ -10,7 +10,7 @@ from ..common import elastic
 from ..common.structures import labels_of
 from ..data import GraceDatasetData
 
-__all__ = ("fit_elastic_constants", "score_elastic", "strained_structures")
+__all__ = ("fit_elastic_constants", "score_elastic", "strained_dataset", "strained_structures")
 
 
 @calcfunction
@@ -18,13 +18,16 @@ def strained_structures(structure: orm.StructureData, strains: orm.Dict) -> dict
     """The structure under each independent strain of ``strains`` = {normal: [...], shear: [...]} (fractions;
     engineering shears), atoms moved with the cell. Outputs are named ``e1_00``... in the order of
     :func:`aiida_grace.common.elastic.strain_set`."""
-    atoms = structure.get_ase()
-    outputs = {}
-    for name, voigt in elastic.strain_set(strains["normal"], strains["shear"]):
-        strained = atoms.copy()
-        strained.set_cell(atoms.cell.array @ elastic.deformation(voigt), scale_atoms=True)
-        outputs[name] = orm.StructureData(ase=strained)
-    return outputs
+    cells = elastic.strained_cells(structure.get_ase(), strains["normal"], strains["shear"])
+    return {name: orm.StructureData(ase=atoms) for name, atoms in cells}
+
+
+@calcfunction
+def strained_dataset(structure: orm.StructureData, strains: orm.Dict) -> GraceDatasetData:
+    """The strained cells of :func:`strained_structures` as one (unlabelled) dataset, in the same order: one node
+    per structure instead of one per cell, for batches of many structures."""
+    cells = elastic.strained_cells(structure.get_ase(), strains["normal"], strains["shear"])
+    return GraceDatasetData([atoms for _, atoms in cells])
 
 
 @calcfunction
@@ -64,11 +67,15 @@ def fit_elastic_constants(structure: orm.StructureData, dataset: GraceDatasetDat
 
 
 @calcfunction
-def score_elastic(reference: orm.ArrayData, **predicted: orm.ArrayData) -> orm.Dict:
+def score_elastic(reference: orm.ArrayData, failed: orm.List | None = None, **predicted: orm.ArrayData) -> orm.Dict:
     """SRME and MAE (GPa) per C_ij group of predicted tensors (outputs of :func:`fit_elastic_constants`, keyed
-    by structure name) against ``reference`` (an ArrayData with one 6×6 GPa array per structure name)."""
+    by structure name) against ``reference`` (an ArrayData with one 6×6 GPa array per structure name).
+
+    ``failed``: names of structures the workflow could not compute; like the paper (scores over the structures
+    every model computed) they are left out of the scores and counted in ``n_failed``/``failed``."""
     scores = elastic.score_elastic_tensors(
         {name: node.get_array("elastic_tensor") for name, node in predicted.items()},
         {name: reference.get_array(name) for name in reference.get_arraynames()},
     )
-    return orm.Dict(scores)
+    names = sorted(failed.get_list()) if failed is not None else []
+    return orm.Dict({**scores, "n_failed": len(names), "failed": names})

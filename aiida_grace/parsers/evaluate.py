@@ -10,7 +10,7 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 from ase.io import read
 
-from ..calculations.evaluate import dataset_counts, structure_names
+from ..calculations.evaluate import dataset_counts, pooled_datasets, structure_names
 from ..common.files import EVALUATE
 from ..common.metrics import label_errors
 from ..common.structures import StructureError
@@ -41,7 +41,7 @@ class GraceEvaluateParser(Parser):
             summary = json.loads(self.retrieved.base.repository.get_object_content(EVALUATE.summary))
             results = read(io.StringIO(self.retrieved.base.repository.get_object_content(EVALUATE.results)),
                            index=":", format="extxyz")
-            pooled = bool(self.node.inputs.get("datasets"))
+            pooled = bool(pooled_datasets(self.node.inputs))
             dataset = None if pooled else GraceDatasetData.from_ase(results)
         except (ValueError, StructureError, KeyError) as exception:
             return self.exit_codes.ERROR_INVALID_RESULTS.format(exception=exception)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
-from ..calculations.evaluate import GraceEvaluateCalculation
 from ..calculations.validation import missing_elements as model_lacks_elements
 from ..common.elastic_input import (
     ElasticSettingsError,
@@ -15,10 +14,12 @@ from ..common.elastic_input import (
 )
 from ..data import GraceModelData
 from ..functions.elastic import fit_elastic_constants, strained_structures
+from .base_evaluate import GraceBaseEvaluateWorkChain
 from .utils import failure_reason, read_protocol
 
 __all__ = ("GraceElasticWorkChain", "load_protocol", "missing_elements")
 
+NOT_CONVERGED = GraceBaseEvaluateWorkChain.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status
 
 
 def load_protocol(protocol: str | None = None, overrides: dict | None = None) -> dict:
@@ -104,18 +105,20 @@ class GraceElasticWorkChain(WorkChain):
         return builder
 
     # -- steps ------------------------------------------------------------------------------------
-    def _evaluate_inputs(self, parameters: dict, structures: dict, label: str) -> dict:
-        metadata = {"label": label, "call_link_label": label}
+    def _evaluate(self, parameters: dict, structures: dict, label: str):
+        """Submit a ``grace.base_evaluate`` job (walltime-safe) labelled ``label``."""
+        metadata = {"label": label}
         if "options" in self.inputs:
             metadata["options"] = dict(self.inputs.options)
-        return {"code": self.inputs.code, "model": self.inputs.model, "structures": structures,
-                "parameters": orm.Dict(parameters), "metadata": metadata}
+        evaluate = {"code": self.inputs.code, "model": self.inputs.model, "structures": structures,
+                    "parameters": orm.Dict(parameters), "metadata": metadata}
+        return self.submit(GraceBaseEvaluateWorkChain, evaluate=evaluate,
+                           metadata={"label": label, "call_link_label": label})
 
     def relax(self):
         self.ctx.settings = validate_elastic_settings(self.inputs.parameters.get_dict())
         relax = self.ctx.settings["relax"]
-        future = self.submit(GraceEvaluateCalculation, **self._evaluate_inputs(
-            relax_parameters(self.ctx.settings), {"structure": self.inputs.structure}, "relax"))
+        future = self._evaluate(relax_parameters(self.ctx.settings), {"structure": self.inputs.structure}, "relax")
         self.report(f"relaxing {self.inputs.structure.get_formula()} (cell + ions, symmetry kept, fmax "
                     f"{relax['fmax']} eV/Å) in <{future.pk}>")
         return ToContext(relax=future)
@@ -123,7 +126,7 @@ class GraceElasticWorkChain(WorkChain):
     def inspect_relax(self):
         node = self.ctx.relax
         relax = self.ctx.settings["relax"]
-        if node.exit_status == GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status:
+        if node.exit_status == NOT_CONVERGED:
             self.report(f"relaxation <{node.pk}> did not converge: {node.exit_message}")
             return self.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.format(pk=node.pk, fmax=relax["fmax"],
                                                                            steps=relax["steps"])
@@ -136,15 +139,14 @@ class GraceElasticWorkChain(WorkChain):
 
     def run_strained(self):
         strained = strained_structures(self.ctx.relaxed, orm.Dict(self.ctx.settings["strains"]))
-        future = self.submit(GraceEvaluateCalculation, **self._evaluate_inputs(
-            strained_parameters(self.ctx.settings), strained, "strained"))
+        future = self._evaluate(strained_parameters(self.ctx.settings), strained, "strained")
         self.report(f"relaxing the ions of {len(strained)} strained cells in one job <{future.pk}>")
         return ToContext(strained=future)
 
     def inspect_strained(self):
         node = self.ctx.strained
         settings = self.ctx.settings["strained_relax"]
-        if node.exit_status == GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status:
+        if node.exit_status == NOT_CONVERGED:
             self.report(f"strained-cell relaxations <{node.pk}> did not converge: {node.exit_message}")
             return self.exit_codes.ERROR_STRAINED_NOT_CONVERGED.format(
                 pk=node.pk, message=node.exit_message, fmax=settings["fmax"], steps=settings["steps"])

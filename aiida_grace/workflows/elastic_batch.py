@@ -1,16 +1,27 @@
-"""``grace.elastic.batch``: elastic tensors of many structures in one submission, scored against references."""
+"""``grace.elastic.batch``: elastic tensors of many structures, batched ACROSS structures: one relaxation stage
+for all of them, one stage for all strained cells of all of them, then a fit per structure; scored against
+references."""
 
 from __future__ import annotations
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
+from ..calculations.validation import dict_port_validator
+from ..common.batching import validate_batching
+from ..common.elastic_input import relax_parameters, strained_parameters, validate_elastic_settings
 from ..data import GraceModelData
-from ..functions.elastic import score_elastic
-from .elastic import GraceElasticWorkChain, load_protocol, missing_elements
+from ..functions.elastic import fit_elastic_constants, score_elastic, strained_dataset
+from .batch_evaluate import GraceBatchEvaluateWorkChain, batch_inputs
+from .elastic import load_protocol, missing_elements
 from .elastic import validate_parameters as validate_elastic_parameters
+from .utils import failure_reason, failures_text
 
 __all__ = ("GraceElasticBatchWorkChain",)
+
+# exit statuses of a grace.evaluate.batch stage after which the per-name outputs are there to use
+STAGE_USABLE = (0, GraceBatchEvaluateWorkChain.exit_codes.ERROR_SOME_FAILED.status,
+                GraceBatchEvaluateWorkChain.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status)
 
 
 def validate_inputs(inputs, _):
@@ -23,6 +34,9 @@ def validate_inputs(inputs, _):
     if bad:
         listed = "; ".join(f"{name}: {', '.join(elements)}" for name, elements in sorted(bad.items()))
         return f"model <{model.pk}> (elements {', '.join(model.elements)}) lacks elements of structures {listed}"
+    aperiodic = sorted(name for name, s in structures.items() if not all(s.pbc))
+    if aperiodic:
+        return f"structures must be periodic in all three directions for elastic constants: {', '.join(aperiodic)}"
     if "reference_tensors" in inputs:
         reference = inputs["reference_tensors"]
         wrong = [n for n in reference.get_arraynames() if reference.get_shape(n) != (6, 6)]
@@ -32,9 +46,23 @@ def validate_inputs(inputs, _):
             return "no reference tensor is named like any of the structures"
 
 
+def stage_failures(stage, what: str, settings: dict) -> dict[str, str]:
+    """Per-name reasons a ``grace.evaluate.batch`` stage gives for the structures it could not do."""
+    summary = stage.outputs.output_parameters
+    reasons = dict(summary["failed"])
+    for name in summary["not_converged"]:
+        reasons[name] = f"{what} did not reach fmax {settings['fmax']} eV/Å in {settings['steps']} steps"
+    return reasons
+
+
 class GraceElasticBatchWorkChain(WorkChain):
-    """One ``grace.elastic`` child per structure, all submitted at once so they run side by side; optional
-    SRME/MAE scores (per C_ij group) against reference tensors."""
+    """Elastic tensors of many structures: relax all (cell + ions, symmetry kept) → strained cells per structure
+    (one dataset each) → ions of all strained cells relaxed in pooled jobs → one stress–strain fit per structure
+    → optional SRME/MAE scores. Jobs are cut by ``batching`` and run through ``grace.base_evaluate``.
+
+    A structure that fails (relaxation or strained ions not converged, its job failed) is named in the report,
+    the exit message and the scores; the others finish and are scored.
+    """
 
     @classmethod
     def define(cls, spec):
@@ -45,71 +73,117 @@ class GraceElasticBatchWorkChain(WorkChain):
                              help="Structures by name (names become output and score keys).")
         spec.input("parameters", valid_type=orm.Dict, validator=validate_elastic_parameters,
                    default=lambda: orm.Dict(load_protocol()),
-                   help="Settings of every grace.elastic child; see aiida_grace.common.elastic_input.")
+                   help="calculator, relax, strains, strained_relax; see aiida_grace.common.elastic_input.")
+        spec.input("batching", valid_type=orm.Dict, default=lambda: orm.Dict({}),
+                   validator=dict_port_validator(validate_batching, "batching settings"),
+                   help="max_structures_per_job, max_atoms_per_job of both stages (aiida_grace.common.batching).")
         spec.input("reference_tensors", valid_type=orm.ArrayData, required=False,
                    help="Reference 6×6 tensors in GPa, one array per structure name, to score against.")
         spec.input("options", valid_type=dict, non_db=True, required=False,
                    help="metadata.options of the grace.evaluate jobs.")
         spec.inputs.validator = validate_inputs
 
-        spec.outline(cls.run_children, cls.collect, cls.score)
+        spec.outline(cls.setup, cls.relax, cls.strain, cls.fit, cls.score)
 
+        spec.output_namespace("relaxed_structures", valid_type=orm.StructureData, dynamic=True,
+                              help="Per structure: the relaxed structure the strains were applied to.")
         spec.output_namespace("elastic_tensors", valid_type=orm.ArrayData, dynamic=True,
-                              help="Per structure: the child's elastic_tensor (6×6 GPa and fit data).")
+                              help="Per structure: elastic_tensor (6×6 GPa) and the fit data.")
         spec.output_namespace("output_parameters", valid_type=orm.Dict, dynamic=True,
                               help="Per structure: moduli (GPa), Poisson ratio, Born stability, fit residual.")
         spec.output("scores", valid_type=orm.Dict, required=False,
-                    help="SRME and MAE (GPa) per group C11/C22/C33, C12/C13/C23, C44/C55/C66.")
+                    help="SRME and MAE (GPa) per group C11/C22/C33, C12/C13/C23, C44/C55/C66; n_failed, failed.")
 
-        # 4xx: some children failed; the others' outputs are attached
+        # 4xx: some or all structures failed; the others' outputs are attached
         spec.exit_code(401, "ERROR_SOME_FAILED", message="{count} of {total} structures failed: {which}")
+        spec.exit_code(402, "ERROR_ALL_FAILED", message="every structure failed: {which}")
+        spec.exit_code(403, "ERROR_STAGE_FAILED", message="the {stage} stage <{pk}> failed: {message}")
 
     @classmethod
     def get_builder_from_protocol(cls, code, model, structures: dict, protocol=None, overrides=None, options=None,
-                                  reference_tensors=None):
+                                  reference_tensors=None, batching=None):
         """A builder for ``structures`` (name → StructureData) with the settings of ``protocol``."""
         builder = cls.get_builder()
         builder.code, builder.model, builder.structures = code, model, structures
         builder.parameters = orm.Dict(load_protocol(protocol, overrides))
+        builder.batching = orm.Dict(batching or {})
         if options:
             builder.options = options
         if reference_tensors is not None:
             builder.reference_tensors = reference_tensors
         return builder
 
-    def run_children(self):
-        futures = {}
-        for name, structure in sorted(self.inputs.structures.items()):
-            inputs = {"code": self.inputs.code, "model": self.inputs.model, "structure": structure,
-                      "parameters": self.inputs.parameters, "metadata": {"call_link_label": name, "label": name}}
-            if "options" in self.inputs:
-                inputs["options"] = dict(self.inputs.options)
-            futures[f"child_{name}"] = self.submit(GraceElasticWorkChain, **inputs)
-        self.report(f"submitted {len(futures)} grace.elastic workchains side by side")
-        return ToContext(**futures)
+    # -- steps ------------------------------------------------------------------------------------------
+    def setup(self):
+        self.ctx.settings = validate_elastic_settings(self.inputs.parameters.get_dict())
+        self.ctx.failures, self.ctx.tensors = {}, {}
 
-    def collect(self):
-        failed = []
-        for name in sorted(self.inputs.structures):
-            child = self.ctx[f"child_{name}"]
-            if not child.is_finished_ok:
-                failed.append(f"{name} <{child.pk}> ({child.exit_status})")
+    def _stage(self, label: str, parameters: dict, **items):
+        inputs = batch_inputs(self.inputs.code, self.inputs.model, parameters, batching=self.inputs.batching,
+                              options=self.inputs.get("options"), label=label, **items)
+        return self.submit(GraceBatchEvaluateWorkChain, **inputs)
+
+    def _inspect(self, stage, what: str, settings: dict):
+        """Per-name failures of a stage into ctx.failures; an exit code when the stage itself failed."""
+        if stage.exit_status not in STAGE_USABLE:
+            return self.exit_codes.ERROR_STAGE_FAILED.format(stage=stage.label, pk=stage.pk,
+                                                             message=failure_reason(stage))
+        for name, reason in stage_failures(stage, what, settings).items():
+            self.report(f"{name}: {reason}")
+            self.ctx.failures[name] = reason
+        return None
+
+    def relax(self):
+        structures = dict(self.inputs.structures)
+        relax = self.ctx.settings["relax"]
+        stage = self._stage("relax", relax_parameters(self.ctx.settings), structures=structures)
+        self.report(f"relaxing {len(structures)} structures (cell + ions, symmetry kept, fmax {relax['fmax']} eV/Å) "
+                    f"in <{stage.pk}>")
+        return ToContext(relax=stage)
+
+    def strain(self):
+        failed = self._inspect(self.ctx.relax, "the relaxation", self.ctx.settings["relax"])
+        if failed:
+            return failed
+        relaxed = getattr(self.ctx.relax.outputs, "relaxed_structures", {})
+        self.ctx.relaxed = {name: relaxed[name] for name in sorted(self.inputs.structures)
+                            if name not in self.ctx.failures}
+        if not self.ctx.relaxed:
+            return self.exit_codes.ERROR_ALL_FAILED.format(which=failures_text(self.ctx.failures))
+        strains = orm.Dict(self.ctx.settings["strains"])
+        datasets = {name: strained_dataset(structure, strains, metadata={"call_link_label": f"strain_{name}"})
+                    for name, structure in self.ctx.relaxed.items()}
+        stage = self._stage("strained", strained_parameters(self.ctx.settings), datasets=datasets)
+        n_cells = sum(d.n_structures for d in datasets.values())
+        self.report(f"relaxing the ions of {n_cells} strained cells of {len(datasets)} structures in <{stage.pk}>")
+        return ToContext(strained=stage)
+
+    def fit(self):
+        failed = self._inspect(self.ctx.strained, "ions of strained cells", self.ctx.settings["strained_relax"])
+        if failed:
+            return failed
+        labelled = getattr(self.ctx.strained.outputs, "output_datasets", {})
+        for name, structure in self.ctx.relaxed.items():
+            if name in self.ctx.failures:
                 continue
-            self.out(f"elastic_tensors.{name}", child.outputs.elastic_tensor)
-            self.out(f"output_parameters.{name}", child.outputs.output_parameters)
-        self.ctx.failed = failed
-        self.report(f"{len(self.inputs.structures) - len(failed)} of {len(self.inputs.structures)} finished")
+            results = fit_elastic_constants(structure, labelled[name], metadata={"call_link_label": f"fit_{name}"})
+            self.out(f"relaxed_structures.{name}", structure)
+            self.out(f"elastic_tensors.{name}", results["elastic_tensor"])
+            self.ctx.tensors[name] = results["elastic_tensor"]
+            self.out(f"output_parameters.{name}", results["output_parameters"])
+        self.report(f"{len(self.ctx.tensors)} of {len(self.inputs.structures)} elastic tensors fitted")
+        if not self.ctx.tensors:
+            return self.exit_codes.ERROR_ALL_FAILED.format(which=failures_text(self.ctx.failures))
 
     def score(self):
-        done = {name: self.ctx[f"child_{name}"].outputs.elastic_tensor for name in sorted(self.inputs.structures)
-                if self.ctx[f"child_{name}"].is_finished_ok}
-        if "reference_tensors" in self.inputs and done:
-            scores = score_elastic(self.inputs.reference_tensors, **done)
+        done = self.ctx.tensors
+        if "reference_tensors" in self.inputs and set(done) & set(self.inputs.reference_tensors.get_arraynames()):
+            scores = score_elastic(self.inputs.reference_tensors, failed=orm.List(sorted(self.ctx.failures)), **done)
             self.out("scores", scores)
             summary = ", ".join(f"{group} SRME {scores[group]['srme']:.3f} MAE {scores[group]['mae']:.1f} GPa"
                                 for group in ("C11_C22_C33", "C12_C13_C23", "C44_C55_C66"))
-            self.report(f"scores over {scores['n_structures']} structures: {summary}")
-        if self.ctx.failed:
-            return self.exit_codes.ERROR_SOME_FAILED.format(count=len(self.ctx.failed),
+            self.report(f"scores over {scores['n_structures']} structures ({scores['n_failed']} failed): {summary}")
+        if self.ctx.failures:
+            return self.exit_codes.ERROR_SOME_FAILED.format(count=len(self.ctx.failures),
                                                             total=len(self.inputs.structures),
-                                                            which="; ".join(self.ctx.failed))
+                                                            which=failures_text(self.ctx.failures))

@@ -7,7 +7,6 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
-from ..calculations.evaluate import GraceEvaluateCalculation
 from ..calculations.kappa import GraceKappaCalculation
 from ..common.evaluate_input import EvaluateSettingsError, validate_settings
 from ..common.supercell import kappa_supercells_too_small
@@ -18,6 +17,8 @@ from ..functions.phono3py import (
     phono3py_displacements,
     space_group_number,
 )
+from .base_evaluate import GraceBaseEvaluateWorkChain
+from .base_kappa import GraceBaseKappaWorkChain
 from .utils import read_protocol
 
 __all__ = ("GraceThermalConductivityWorkChain", "load_protocol", "parameters_from_info")
@@ -42,6 +43,29 @@ def parameters_from_info(info: dict) -> dict:
             value = info[key]
             out[name] = int(value) if name == "space_group" else np.asarray(value, dtype=int).tolist()
     return out
+
+
+def job_options(workchain) -> dict:
+    """``{"options": ...}`` for a job's metadata from the work chain's ``options`` input (Dict or dict), or {}."""
+    if "options" not in workchain.inputs:
+        return {}
+    options = workchain.inputs.options
+    return {"options": options.get_dict() if isinstance(options, orm.Dict) else dict(options)}
+
+
+def submit_evaluate(workchain, parameters: dict, link: str, **structures):
+    """Submit a ``grace.base_evaluate`` job (walltime-safe) of ``structures`` (``structures=`` or ``dataset=``)."""
+    evaluate = {"code": workchain.inputs.code, "model": workchain.inputs.model, "parameters": orm.Dict(parameters),
+                "metadata": {"label": link, **job_options(workchain)}, **structures}
+    return workchain.submit(GraceBaseEvaluateWorkChain, evaluate=evaluate,
+                            metadata={"label": link, "call_link_label": link})
+
+
+def submit_kappa(workchain, phono3py_yaml, forces, settings: dict, *, label: str, link: str):
+    """Submit a ``grace.base_kappa`` job (walltime-safe) of one material."""
+    kappa = {"code": workchain.inputs.code, "phono3py_yaml": phono3py_yaml, "forces": forces,
+             "parameters": orm.Dict(settings), "metadata": {"label": label, **job_options(workchain)}}
+    return workchain.submit(GraceBaseKappaWorkChain, kappa=kappa, metadata={"label": label, "call_link_label": link})
 
 
 def validate_parameters(value, _):
@@ -142,9 +166,6 @@ class GraceThermalConductivityWorkChain(WorkChain):
         self.ctx.parameters = self.inputs.parameters.get_dict()
         self.ctx.structure = self.inputs.structure
 
-    def _options(self) -> dict:
-        return {"options": self.inputs.options.get_dict()} if "options" in self.inputs else {}
-
     def relax(self):
         relax = self.ctx.parameters.get("relax")
         if not relax:
@@ -152,9 +173,7 @@ class GraceThermalConductivityWorkChain(WorkChain):
             return None
         parameters = {"mode": "relax", "calculator": self.ctx.parameters.get("calculator", "tensorflow"),
                       "relax": relax}
-        node = self.submit(GraceEvaluateCalculation, code=self.inputs.code, model=self.inputs.model,
-                           structures={"unitcell": self.inputs.structure}, parameters=orm.Dict(parameters),
-                           metadata={"call_link_label": "relax", **self._options()})
+        node = submit_evaluate(self, parameters, "relax", structures={"unitcell": self.inputs.structure})
         self.report(f"relaxing {self.inputs.structure.get_formula()} (symmetry fixed, fmax {relax.get('fmax')} "
                     f"eV/Å) in <{node.pk}>")
         return ToContext(relaxation=node)
@@ -163,7 +182,7 @@ class GraceThermalConductivityWorkChain(WorkChain):
         parameters = self.ctx.parameters
         if "relaxation" in self.ctx:
             node = self.ctx.relaxation
-            unconverged = node.exit_status == GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status
+            unconverged = node.exit_status == GraceBaseEvaluateWorkChain.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status
             if not (node.is_finished_ok or unconverged):
                 return self.exit_codes.ERROR_RELAXATION_FAILED.format(pk=node.pk, message=node.exit_message)
             if unconverged:
@@ -198,9 +217,7 @@ class GraceThermalConductivityWorkChain(WorkChain):
     def compute_forces(self):
         parameters = {"mode": "static", "compute_stress": False,
                       "calculator": self.ctx.parameters.get("calculator", "tensorflow")}
-        node = self.submit(GraceEvaluateCalculation, code=self.inputs.code, model=self.inputs.model,
-                           dataset=self.ctx.supercells, parameters=orm.Dict(parameters),
-                           metadata={"call_link_label": "forces", **self._options()})
+        node = submit_evaluate(self, parameters, "forces", dataset=self.ctx.supercells)
         self.report(f"forces of all {self.ctx.supercells.n_structures} displaced supercells in one job <{node.pk}>")
         return ToContext(forces=node)
 
@@ -213,9 +230,8 @@ class GraceThermalConductivityWorkChain(WorkChain):
         kappa = dict(self.ctx.parameters.get("kappa", {}))
         kappa["mesh"] = self.ctx.parameters["mesh"]
         kappa["symprec"] = float(self.ctx.parameters.get("symprec", 1e-5))
-        node = self.submit(GraceKappaCalculation, code=self.inputs.code, phono3py_yaml=self.ctx.phono3py_yaml,
-                           forces=self.ctx.forces.outputs.output_dataset, parameters=orm.Dict(kappa),
-                           metadata={"call_link_label": "kappa", **self._options()})
+        node = submit_kappa(self, self.ctx.phono3py_yaml, self.ctx.forces.outputs.output_dataset, kappa,
+                            label="kappa", link="kappa")
         self.report(f"fc2/fc3 and κ on a {'×'.join(map(str, kappa['mesh']))} mesh in <{node.pk}>")
         return ToContext(kappa=node)
 

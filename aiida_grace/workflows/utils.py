@@ -32,3 +32,8 @@ def read_protocol(name: str, protocol: str | None = None, overrides: dict | None
         raise ValueError(f"unknown protocol '{chosen_name}'; choose from {', '.join(data['protocols'])}")
     chosen = {k: v for k, v in data["protocols"][chosen_name].items() if k != "description"}
     return merge(merge(data["default_inputs"], chosen), overrides or {})
+
+
+def failures_text(failures: dict) -> str:
+    """``name: reason; ...`` of a batch's per-name failures, sorted by name, for exit messages."""
+    return "; ".join(f"{name}: {reason}" for name, reason in sorted(failures.items()))

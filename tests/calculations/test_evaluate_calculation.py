@@ -73,4 +73,18 @@ def test_bad_settings_are_refused(grace_codes, fake_model, parameters, message):
 
 
 def test_both_or_neither_structure_source_is_refused(grace_codes, fake_model):
-    run_refused({"code": grace_codes["driver"], "model": fake_model}, "exactly one of 'dataset' or 'structures'")
+    message = "exactly one of 'dataset', 'structures' or 'datasets'"
+    run_refused({"code": grace_codes["driver"], "model": fake_model}, message)
+    dataset = make_dataset(n=2, seed=6)
+    run_refused({"code": grace_codes["driver"], "model": fake_model, "dataset": dataset,
+                 "datasets": {"a": dataset}}, message)
+
+
+def test_prepare_pools_named_datasets_in_sorted_order(prepare_calc_job, grace_codes, fake_model):
+    first, second = make_dataset(n=2, seed=7), make_dataset(n=3, seed=8)
+    inputs = {"code": grace_codes["driver"], "model": fake_model, "datasets": {"zeta": first, "alpha": second}}
+    calcinfo, sandbox = prepare_calc_job("grace.evaluate", inputs)
+    settings = yaml.safe_load((sandbox / "evaluate.yaml").read_text())
+    assert settings["structure_files"] == ["structures_00000.extxyz", "structures_00001.extxyz"]
+    copies = {target: uuid for uuid, _, target in calcinfo.local_copy_list if target.startswith("structures")}
+    assert copies == {"structures_00000.extxyz": second.uuid, "structures_00001.extxyz": first.uuid}

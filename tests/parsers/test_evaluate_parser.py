@@ -85,3 +85,22 @@ def test_unconverged_relaxations_keep_outputs_and_exit_410(parse_recorded, evalu
     outputs, call = parse_recorded("grace.evaluate", evaluate_inputs, folder)
     assert call.exit_status == 410 and "structure_0002" in call.exit_message
     assert sorted(outputs["relaxed_structures"]) == ["structure_0000", "structure_0001", "structure_0002"]
+
+
+def test_pooled_datasets_come_back_labelled_per_name(parse_recorded, grace_codes, tmp_path):
+    """Results of a job given datasets {b: 2 cells, a: 3 cells} are split back by name in sorted order."""
+    model = GraceModelData.from_directory(write_fake_model(tmp_path / "m"))
+    pooled = {"a": make_dataset(n=3, seed=31), "b": make_dataset(n=2, seed=32)}
+    results = shifted(pooled["a"], de=0.5) + shifted(pooled["b"], de=-0.5)
+    inputs = {"code": grace_codes["driver"], "model": model, "datasets__b": pooled["b"], "datasets__a": pooled["a"]}
+    folder = recorded(tmp_path / "r", results, {"mode": "relax", "not_converged": [4]})
+    outputs, call = parse_recorded("grace.evaluate", inputs, folder)
+    assert call.exit_status == 410 and "b/1" in call.exit_message
+    assert outputs["output_parameters"]["not_converged_names"] == ["b/1"]
+    assert "output_dataset" not in outputs and "relaxed_structures" not in outputs
+    for name, shift in (("a", 0.5), ("b", -0.5)):
+        labelled, given = outputs["output_datasets"][name].to_ase(), pooled[name].to_ase()
+        assert len(labelled) == len(given)
+        for after, before in zip(labelled, given):
+            assert labels_of(after)["energy"] == pytest.approx(labels_of(before)["energy"] + shift * len(before),
+                                                               abs=1e-9)

@@ -27,7 +27,7 @@ from aiida_grace.common.kappa_srme import (
 )
 from aiida_grace.driver.kappa import wigner_options
 
-PHONONDB = Path("/work/shared/data/phonondb")
+PHONONDB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "phonondb"  # ../shared of the clone
 REFERENCE = PHONONDB / "kappas_phononDB_PBE_noNAC.json.gz"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -243,8 +243,12 @@ def test_forces_trace_back_to_displacements_and_model(workchain_run, trained_mod
     from aiida.common.links import LinkType
 
     _, node = workchain_run
-    calls = {link.link_label: link.node for link in node.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all()}
-    forces_job, kappa_job = calls["forces"], calls["kappa"]
+    calls = {link.link_label: link.node for link in node.base.links.get_outgoing(
+        link_type=(LinkType.CALL_CALC, LinkType.CALL_WORK)).all()}
+    # the jobs run inside their restart wrappers (grace.base_evaluate, grace.base_kappa)
+    assert [calls[label].process_label for label in ("relax", "forces", "kappa")] == [
+        "GraceBaseEvaluateWorkChain", "GraceBaseEvaluateWorkChain", "GraceBaseKappaWorkChain"]
+    forces_job, kappa_job = calls["forces"].called[0], calls["kappa"].called[0]
     assert {"relax", "space_group", "displacements", "forces", "kappa"} <= set(calls)
     displaced = forces_job.inputs.dataset
     creator = displaced.creator
@@ -263,7 +267,7 @@ def test_forces_trace_back_to_displacements_and_model(workchain_run, trained_mod
         assert np.abs(before.positions - after.positions).max() < 1e-6
         assert after.get_forces().shape == (len(after), 3)
     # one batched job for all displacements, not one per supercell
-    assert sum(1 for c in node.called if c.process_label == "GraceEvaluateCalculation") == 2
+    assert sum(1 for c in node.called_descendants if c.process_label == "GraceEvaluateCalculation") == 2
 
 
 # -- grace.kappa on its own: prepare, the real driver on EMT forces, the parser (fast, no TensorFlow) -----------
@@ -376,4 +380,51 @@ def test_changed_space_group_stops_the_workchain_with_501(grace_codes, tmp_path)
     results, node = run_get_node(builder)
     assert node.exit_status == 501 and "from 229 to 225" in node.exit_message
     assert results["symmetry"].get_dict() == {"space_group": 225, "reference": 229, "symprec": 1e-5, "kept": False}
-    assert "kappa" not in results and not [c for c in node.called if c.process_label == "GraceEvaluateCalculation"]
+    assert "kappa" not in results and not [c for c in node.called_descendants
+                                           if c.process_label == "GraceEvaluateCalculation"]
+
+
+# -- grace.thermal_conductivity.batch: materials pooled across jobs, one failure named ---------------------------
+@pytest.fixture(scope="module")
+def batch_run(grace_codes, trained_model, cu_unitcell):
+    """fcc Cu (as the single WorkChain above), fcc Al, and Cu again under a wrong expected space group."""
+    from aiida.engine import run_get_node
+    from ase.build import bulk
+
+    from aiida_grace.workflows.thermal_conductivity_batch import GraceThermalConductivityBatchWorkChain
+
+    structures = {"cu": cu_unitcell, "al": bulk("Al", "fcc", a=4.05, cubic=True), "cu_wrong": cu_unitcell.copy()}
+    builder = GraceThermalConductivityBatchWorkChain.get_builder_from_protocol(
+        grace_codes["driver"], trained_model, {name: orm.StructureData(ase=a) for name, a in structures.items()},
+        overrides=SMALL_CASE)
+    builder.material_parameters = {"cu_wrong": orm.Dict({"space_group": 229})}
+    return run_get_node(builder)
+
+
+@pytest.mark.slow
+def test_batch_pools_the_materials_and_names_the_failure(batch_run, workchain_run):
+    from aiida_grace.workflows.thermal_conductivity_batch import GraceThermalConductivityBatchWorkChain
+
+    results, node = batch_run
+    assert node.exit_status == GraceThermalConductivityBatchWorkChain.exit_codes.ERROR_SOME_FAILED.status
+    assert node.exit_message == "1 of 3 materials failed: cu_wrong: space group 225 after relaxation, expected 229"
+    assert sorted(results["kappa"]) == ["al", "cu"]
+    # the same κ as the single-material WorkChain on the same cell and settings
+    np.testing.assert_allclose(results["kappa"]["cu"].get_array("kappa_TOT_ave"),
+                               workchain_run[0]["kappa"].get_array("kappa_TOT_ave"), rtol=1e-6)
+    assert results["kappa"]["al"].get_array("kappa_TOT_ave")[0] > 0
+    # one relaxation job for all three, one force job for the displaced cells of both good materials
+    stages = {n.label: n for n in node.called if n.process_label == "GraceBatchEvaluateWorkChain"}
+    jobs = {label: [n for n in stage.called_descendants if n.process_label == "GraceEvaluateCalculation"]
+            for label, stage in stages.items()}
+    assert [len(jobs["relax"]), len(jobs["forces"])] == [1, 1]
+    assert sorted(jobs["relax"][0].inputs.structures) == ["al", "cu", "cu_wrong"]
+    assert sorted(jobs["forces"][0].inputs.datasets) == ["al", "cu"]
+    # each κ job reads its own material's forces, made from its own displacements
+    for name in ("al", "cu"):
+        kappa_job = results["kappa"][name].creator
+        forces = kappa_job.inputs.forces
+        assert forces.uuid == jobs["forces"][0].outputs.output_datasets[name].uuid
+        displacements = jobs["forces"][0].inputs.datasets[name].creator
+        assert displacements.inputs.structure.uuid == results["relaxed_structures"][name].uuid
+        assert kappa_job.inputs.phono3py_yaml.creator.uuid == displacements.uuid

@@ -1,0 +1,160 @@
+"""``grace.evaluate.batch``: many named structures or datasets cut into ``grace.base_evaluate`` jobs that run
+side by side; per-name outputs and per-name failures.
+
+The one batching mechanism of the plugin: the batch workflows (elastic, κ, ...) are stages of it.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.engine import ToContext, WorkChain
+
+from ..calculations.evaluate import GraceEvaluateCalculation
+from ..calculations.validation import dict_port_validator, model_usable
+from ..common.batching import DEFAULTS as BATCHING_DEFAULTS
+from ..common.batching import cut_into_jobs, validate_batching
+from ..common.evaluate_input import validate_settings
+from ..data import GraceDatasetData, GraceModelData
+from ..functions.batching import summarize_batch
+from .base_evaluate import GraceBaseEvaluateWorkChain
+from .utils import failure_reason
+
+__all__ = ("GraceBatchEvaluateWorkChain", "batch_inputs")
+
+NOT_CONVERGED = GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status
+
+
+def batch_inputs(code, model, parameters: dict, *, structures=None, datasets=None, batching=None, options=None,
+                 label: str | None = None) -> dict:
+    """Inputs of a :class:`GraceBatchEvaluateWorkChain` (for ``submit``) from plain values."""
+    if not isinstance(batching, orm.Dict):
+        batching = orm.Dict(batching or {})
+    inputs = {"code": code, "model": model, "parameters": orm.Dict(parameters), "batching": batching,
+              "metadata": {}}
+    if structures is not None:
+        inputs["structures"] = structures
+    if datasets is not None:
+        inputs["datasets"] = datasets
+    if options:
+        inputs["options"] = dict(options)
+    if label:
+        inputs["metadata"] = {"label": label, "call_link_label": label}
+    return inputs
+
+
+def validate_inputs(inputs, _):
+    """Structures or datasets (one of them, not empty); the model covers their elements."""
+    structures, datasets = inputs.get("structures", {}), inputs.get("datasets", {})
+    if bool(structures) == bool(datasets):
+        return "give structures or datasets (one of them, not empty)"
+    elements = ({kind.symbol for s in structures.values() for kind in s.kinds} if structures
+                else {element for d in datasets.values() for element in d.elements})
+    settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
+    return model_usable(inputs["model"], elements, settings["calculator"])
+
+
+class GraceBatchEvaluateWorkChain(WorkChain):
+    """Evaluate or relax many named structures (or datasets) in jobs cut by ``batching``, all submitted at once
+    through ``grace.base_evaluate`` (a walltime continues with the structures not yet done).
+
+    A structure whose relaxation does not converge, or whose job fails, is named in ``output_parameters``
+    (``not_converged``, ``failed``); the others' outputs are attached either way.
+    """
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input("code", valid_type=orm.AbstractCode, help="The aiida-grace driver Code.")
+        spec.input("model", valid_type=GraceModelData, help="The GRACE model.")
+        spec.input("parameters", valid_type=orm.Dict, default=lambda: orm.Dict({}),
+                   validator=dict_port_validator(validate_settings, "evaluation parameters"),
+                   help="grace.evaluate parameters of every job (mode, calculator, relax settings).")
+        spec.input_namespace("structures", valid_type=orm.StructureData, dynamic=True, required=False,
+                             help="Structures by name; relaxed ones come back in relaxed_structures.")
+        spec.input_namespace("datasets", valid_type=GraceDatasetData, dynamic=True, required=False,
+                             help="Or datasets by name (a dataset is never split between jobs); labelled ones come "
+                                  "back in output_datasets.")
+        spec.input("batching", valid_type=orm.Dict, default=lambda: orm.Dict({}),
+                   validator=dict_port_validator(validate_batching, "batching settings"),
+                   help="max_structures_per_job, max_atoms_per_job (see aiida_grace.common.batching).")
+        spec.input("options", valid_type=dict, non_db=True, required=False,
+                   help="metadata.options of every job (resources, max_wallclock_seconds...).")
+        spec.inputs.validator = validate_inputs
+
+        spec.outline(cls.submit_jobs, cls.collect)
+
+        spec.output_namespace("relaxed_structures", valid_type=orm.StructureData, dynamic=True, required=False,
+                              help="Per structure name (structures input, relax mode).")
+        spec.output_namespace("output_datasets", valid_type=GraceDatasetData, dynamic=True, required=False,
+                              help="Per dataset name (datasets input): labelled (and relaxed) by the model.")
+        spec.output_namespace("job_datasets", valid_type=GraceDatasetData, dynamic=True, required=False,
+                              help="Per job (structures input): its structures labelled by the model, names in "
+                                   "output_parameters.jobs.")
+        spec.output("output_parameters", valid_type=orm.Dict,
+                    help="n_structures, jobs (label, pk, names of each), not_converged (names), failed (name → "
+                         "reason), load/compute seconds summed over the jobs.")
+        spec.default_output_node = "output_parameters"
+
+        # 4xx: some structures failed; the others' outputs are attached
+        spec.exit_code(401, "ERROR_SOME_FAILED", message="{count} of {total} failed: {which}")
+        spec.exit_code(410, "ERROR_RELAXATION_NOT_CONVERGED",
+                       message="{count} of {total} relaxations did not converge: {which}")
+
+    def _sources(self) -> tuple[str, dict]:
+        if self.inputs.get("structures"):
+            return "structures", dict(self.inputs.structures)
+        return "datasets", dict(self.inputs.datasets)
+
+    def submit_jobs(self):
+        kind, items = self._sources()
+        if kind == "structures":
+            sizes = {name: (1, len(s.sites)) for name, s in items.items()}
+        else:
+            sizes = {name: (d.n_structures, d.base.attributes.get("n_atoms")) for name, d in items.items()}
+        batching = validate_batching(self.inputs.batching.get_dict())
+        self.ctx.jobs = cut_into_jobs(sizes, batching["max_structures_per_job"], batching["max_atoms_per_job"])
+        futures = {}
+        for index, names in enumerate(self.ctx.jobs):
+            label = f"job_{index:03d}"
+            metadata = {"label": label, "options": dict(self.inputs.get("options", {}))}
+            evaluate = {"code": self.inputs.code, "model": self.inputs.model, "parameters": self.inputs.parameters,
+                        kind: {name: items[name] for name in names}, "metadata": metadata}
+            futures[label] = self.submit(GraceBaseEvaluateWorkChain, evaluate=evaluate,
+                                         metadata={"label": label, "call_link_label": label})
+        n_structures = sum(n for n, _ in sizes.values())
+        self.report(f"{n_structures} structures in {len(items)} {kind} cut into {len(self.ctx.jobs)} job(s) "
+                    f"(max {batching['max_structures_per_job']} structures, {batching['max_atoms_per_job']} atoms "
+                    f"per job), submitted side by side")
+        self.ctx.n_structures = n_structures
+        return ToContext(**futures)
+
+    def collect(self):
+        kind, items = self._sources()
+        failed, jobs, summaries = {}, [], {}
+        for index, names in enumerate(self.ctx.jobs):
+            label = f"job_{index:03d}"
+            node = self.ctx[label]
+            jobs.append({"label": label, "pk": node.pk, "names": names})
+            if not (node.is_finished_ok or node.exit_status == NOT_CONVERGED):
+                failed.update({name: f"{label} <{node.pk}> {failure_reason(node)}" for name in names})
+                continue
+            summaries[label] = node.outputs.output_parameters
+            if kind == "datasets":
+                for name in names:
+                    self.out(f"output_datasets.{name}", node.outputs.output_datasets[name])
+            else:
+                self.out(f"job_datasets.{label}", node.outputs.output_dataset)
+                for name, structure in getattr(node.outputs, "relaxed_structures", {}).items():
+                    self.out(f"relaxed_structures.{name}", structure)
+        summary = summarize_batch(orm.Dict({"jobs": jobs, "failed": failed}), **summaries,
+                                  metadata={"call_link_label": "summary"})
+        self.out("output_parameters", summary)
+        not_converged = summary["not_converged"]
+        self.report(f"{len(jobs)} job(s) done: {len(items) - len(failed) - len(not_converged)} of {len(items)} "
+                    f"{kind} ok, {len(not_converged)} not converged, {len(failed)} failed")
+        if failed:
+            return self.exit_codes.ERROR_SOME_FAILED.format(
+                count=len(failed), total=len(items), which="; ".join(f"{n}: {r}" for n, r in sorted(failed.items())))
+        if not_converged:
+            return self.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.format(
+                count=len(not_converged), total=len(items), which=", ".join(not_converged))
