@@ -1,7 +1,7 @@
 """Evaluate or relax many structures with one model in one process, grouped by size.
 
 Reads ``evaluate.yaml`` and the structure files it names (``structure_files``, read in order and concatenated;
-default ``structures.extxyz``); writes ``results.extxyz`` (labelled, input order)
+default ``structures.extxyz``); writes ``results.extxyz`` (labelled, input order, floats exact)
 and ``summary.json``. Structures are processed smallest first so each padded shape compiles once (XLA);
 each finished structure is appended to ``results.partial.extxyz`` so a job cut by the walltime keeps
 its work.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from ase.io import read, write
 
+from ..common.extxyz import read_extxyz, write_extxyz
 from ..common.files import EVALUATE
 from ..common.structures import with_labels
 from .relax import relax
@@ -56,7 +56,7 @@ def read_structures(settings: dict, workdir: Path) -> list:
     """The job's structures: every file of ``settings['structure_files']`` in order, concatenated."""
     structures = []
     for name in settings.get("structure_files") or [EVALUATE.structures]:
-        structures.extend(read(workdir / name, index=":", format="extxyz"))
+        structures.extend(read_extxyz(workdir / name))
     return structures
 
 
@@ -78,7 +78,7 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
             result = evaluate_one(structures[index], calc, settings)
             seconds[index] = time.perf_counter() - started
             result.info["grace_index"] = index
-            write(partial, result, format="extxyz")
+            write_extxyz(partial, result)
             partial.flush()
             done[index] = result
     compute_seconds = time.perf_counter() - compute_start
@@ -86,7 +86,8 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
     results = [done[i] for i in range(len(structures))]
     for atoms in results:
         atoms.info.pop("grace_index", None)
-    write(workdir / EVALUATE.results, results, format="extxyz")
+    with open(workdir / EVALUATE.results, "w") as handle:
+        write_extxyz(handle, results)
     (workdir / PARTIAL).unlink()
     not_converged = [i for i, a in enumerate(results) if a.info.get("relax_converged") is False]
     summary = {
@@ -109,7 +110,7 @@ def _resume(path: Path, count: int) -> dict:
     if not path.is_file() or path.stat().st_size == 0:
         return {}
     try:
-        finished = read(path, index=":", format="extxyz")
+        finished = read_extxyz(path)
     except Exception:  # a frame cut mid-write: start over rather than trust it
         path.unlink()
         return {}
