@@ -72,6 +72,18 @@ def job_seconds(node) -> float:
     return (node.mtime - node.ctime).total_seconds()
 
 
+def called_jobs(node) -> dict:
+    """The CalcJob of each step of the WorkChain by link label (through a restart wrapper: its last job)."""
+    jobs = {}
+    for link in node.base.links.get_outgoing().all():
+        job = link.node
+        if isinstance(job, orm.WorkflowNode):
+            job = max((n for n in job.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.ctime, default=None)
+        if isinstance(job, orm.CalcJobNode):
+            jobs[link.link_label] = job
+    return jobs
+
+
 def per_process_forces(driver, model, supercells, sample: int) -> tuple[float, int]:
     """Seconds to evaluate the displaced supercells one grace.evaluate job each (scaled from ``sample`` jobs)."""
     cells = supercells.to_ase()
@@ -107,8 +119,7 @@ def main():
         if not node.is_finished_ok:
             raise SystemExit(f"workchain <{node.pk}> failed: {node.exit_status} {node.exit_message}")
     plain["seconds"], workchain_seconds = min(plain_times), min(workchain_times)
-    calls = {link.link_label: link.node for link in node.base.links.get_outgoing().all()
-             if isinstance(link.node, orm.CalcJobNode)}
+    calls = called_jobs(node)
     forces_job = calls["forces"]
     supercells = forces_job.inputs.dataset
     per_process, n_run = per_process_forces(driver, model, supercells, args.per_process_sample)
