@@ -2,7 +2,8 @@
 
 ``pyace.asecalc.PyGRACEFSCalculator`` builds its atomic environment with ``build_atomic_env``, which compares every
 atom with every atom of the periodic cluster and searches the list of ghosts linearly for each neighbour: quadratic
-in the number of atoms (0.035 ms/atom at 256 atoms, 0.15 ms/atom at 2048, beside 0.25 ms/atom for the evaluator).
+in the number of atoms (0.04 ms/atom at 256 atoms, 0.17 at 2048, beside 0.27 for the FS preset's evaluator;
+benchmarks/fs_student.py, docs/distill.md).
 ``FSCalculator`` hands the same evaluator the same environment built in linear time: the same positions (pyace's
 arithmetic, operation for operation), neighbours in pyace's order (own cell first, then periodic images by shift),
 so energies, forces and stress are those of PyGRACEFSCalculator bit for bit (tests/driver/test_fs_calculator.py).
@@ -49,11 +50,11 @@ class FSCalculator(Calculator):
 
 
 def atomic_environment(atoms, cutoff: float, species_index: np.ndarray):
-    """pyace ``ACEAtomicEnvironment`` of ``atoms`` (fully periodic or not at all) for neighbours within ``cutoff`` (Å).
+    """pyace ``ACEAtomicEnvironment`` of ``atoms`` (fully periodic or not at all) for neighbours within ``cutoff`` (Å):
+    the real atoms, then one ghost per (atom, periodic shift) that is someone's neighbour.
 
     ``species_index`` maps an atomic number to the model's element index (-1: not in the model).
     """
-    from matscipy.neighbours import neighbour_list
     from pyace.catomicenvironment import ACEAtomicEnvironment
 
     species = species_index[atoms.numbers]
@@ -61,26 +62,50 @@ def atomic_environment(atoms, cutoff: float, species_index: np.ndarray):
         missing = sorted({chemical_symbols[z] for z in atoms.numbers[species < 0]})
         raise ValueError(f"Unsupported species type: {', '.join(missing)}")
     n_atoms = len(atoms)
+    positions, fractional, i, j, shift = _pairs(atoms, cutoff)
+    i, neighbour, ghost_atom, ghost_shift = _in_pyace_order(i, j, shift, n_atoms)
+    if len(ghost_atom):
+        ghosts = _cartesian(fractional[ghost_atom] + ghost_shift, np.asarray(atoms.cell), ghosts=True)
+        positions = np.concatenate([positions, ghosts])
+
+    flat = neighbour.tolist()
+    ends = np.searchsorted(i, np.arange(1, n_atoms + 1)).tolist()
+    environment = ACEAtomicEnvironment()
+    environment.x = positions.tolist()
+    environment.species_type = np.concatenate([species, species[ghost_atom]]).tolist()
+    environment.origins = np.concatenate([np.arange(n_atoms), ghost_atom]).tolist()
+    environment.neighbour_list = [flat[start:end] for start, end in zip([0] + ends[:-1], ends)]
+    return environment
+
+
+def _pairs(atoms, cutoff: float):
+    """Positions (Å; wrapped into the cell as pyace wraps them), fractional coordinates (None without periodicity)
+    and matscipy's pairs i, j with the periodic shift S of j (in cells) closer than ``cutoff`` (Å)."""
+    from matscipy.neighbours import neighbour_list
+
     positions = np.asarray(atoms.positions, dtype=np.float64)
     if atoms.pbc.all():
         cell = np.asarray(atoms.cell, dtype=np.float64)
         fractional = _wrapped_fractional(positions, cell)
         positions = _cartesian(fractional, cell)
-        i, j, shift = neighbour_list("ijS", positions=positions, cell=cell, pbc=[True] * 3, cutoff=cutoff)
-    elif not atoms.pbc.any():  # matscipy needs a box, any will do: the bounding box
-        low = positions.min(axis=0) - 1.0
-        box = np.diag(positions.max(axis=0) - low + 1.0)
-        i, j, shift = neighbour_list("ijS", positions=positions, cell=box, pbc=[False] * 3, cutoff=cutoff,
-                                     cell_origin=low)
-    else:
+        return (positions, fractional,
+                *neighbour_list("ijS", positions=positions, cell=cell, pbc=[True] * 3, cutoff=cutoff))
+    if atoms.pbc.any():
         raise ValueError("Only fully periodic or non-periodic cells are supported")
+    low = positions.min(axis=0) - 1.0  # matscipy needs a box, any will do: the bounding box
+    box = np.diag(positions.max(axis=0) - low + 1.0)
+    return (positions, None,
+            *neighbour_list("ijS", positions=positions, cell=box, pbc=[False] * 3, cutoff=cutoff, cell_origin=low))
 
-    # pyace's order of each atom's neighbours: own cell first, then periodic images by shift (k1, k2, k3), by atom;
-    # one integer key per pair: (atom, rank of the shift, neighbour), the shift's rank 0 for no shift
+
+def _in_pyace_order(i: np.ndarray, j: np.ndarray, shift: np.ndarray, n_atoms: int):
+    """Pairs sorted as pyace lists each atom's neighbours (own cell first, then periodic images by shift k1, k2, k3,
+    by atom), with the neighbours' indices in the environment (ghosts after the real atoms); returns i, those
+    indices, and each ghost's atom and shift."""
     half = 1 << int(np.abs(shift).max(initial=0)).bit_length()
     base = 2 * half
     s = shift.astype(np.int64) + half
-    rank = (s[:, 0] * base + s[:, 1]) * base + s[:, 2] + 1
+    rank = (s[:, 0] * base + s[:, 1]) * base + s[:, 2] + 1  # of the shift; 0 for no shift
     image = rank != (half * base + half) * base + half + 1
     rank[~image] = 0
     ranks = base ** 3 + 1
@@ -89,22 +114,11 @@ def atomic_environment(atoms, cutoff: float, species_index: np.ndarray):
     order = np.argsort((i.astype(np.int64) * ranks + rank) * n_atoms + j, kind="stable")
     i, j, rank, image = i[order], j[order], rank[order], image[order]
     ghosts, ghost_of_pair = np.unique(rank[image] * n_atoms + j[image], return_inverse=True)
-    ghost_atom = ghosts % n_atoms
     packed = ghosts // n_atoms - 1
     ghost_shift = np.stack([packed // base ** 2, packed // base % base, packed % base], axis=1) - half
     neighbour = j.astype(np.int64)
     neighbour[image] = n_atoms + ghost_of_pair.ravel()
-    x = positions if not len(ghosts) else np.concatenate(
-        [positions, _cartesian(fractional[ghost_atom] + ghost_shift, cell, ghosts=True)])
-
-    flat = neighbour.tolist()
-    ends = np.searchsorted(i, np.arange(1, n_atoms + 1)).tolist()
-    environment = ACEAtomicEnvironment()
-    environment.x = x.tolist()
-    environment.species_type = np.concatenate([species, species[ghost_atom]]).tolist()
-    environment.origins = np.concatenate([np.arange(n_atoms), ghost_atom]).tolist()
-    environment.neighbour_list = [flat[start:end] for start, end in zip([0] + ends[:-1], ends)]
-    return environment
+    return i, neighbour, ghosts % n_atoms, ghost_shift
 
 
 def _wrapped_fractional(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
