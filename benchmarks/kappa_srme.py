@@ -4,8 +4,9 @@
     verdi run benchmarks/kappa_srme.py --model GRACE-2L-OAM --first 5
     verdi run benchmarks/kappa_srme.py --model <PK> --materials MgO,mp-1265 --output table.md
 
-Each material runs the WorkChain with the protocol's settings (fc2/fc3 supercells and q-mesh from the structure's
-``info``) and is scored by :mod:`aiida_grace.common.kappa_srme`: SRE and SRME at 300 K, 2 for a broken symmetry,
+All materials run in one ``grace.thermal_conductivity.batch`` (relaxations in one job, the displaced supercells of
+all materials pooled into force jobs, κ per material side by side) with the protocol's settings (fc2/fc3
+supercells and q-mesh from each structure's ``info``); each material is scored by :mod:`aiida_grace.common.kappa_srme`: SRE and SRME at 300 K, 2 for a broken symmetry,
 imaginary modes, a failed run or elements the model lacks. Writes a Markdown table (per material and the mean)
 and a CSV beside it. ``--structures``/``--reference`` take other files of the same layout (an extxyz with the
 phononDB ``info`` keys; a json.gz with ``mp_id``, ``name``, ``weights``, ``mode_kappa_TOT_ave``, ...).
@@ -18,6 +19,7 @@ import csv
 import gzip
 import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,11 @@ from aiida import orm
 from aiida.engine import run_get_node
 
 from aiida_grace.common.kappa_srme import Score, kappa_srme, score
-from aiida_grace.workflows.thermal_conductivity import GraceThermalConductivityWorkChain
+from aiida_grace.workflows.thermal_conductivity_batch import GraceThermalConductivityBatchWorkChain
 
-PHONONDB = Path("/work/shared/data/phonondb")
+# ../shared/data/phonondb beside the clone (`verdi run` sets __file__ to the bare file name: use argv[0])
+PHONONDB = Path(sys.argv[0] if __name__ == "__main__" else __file__).resolve().parents[1].parent / "shared" / "data" / \
+    "phonondb"
 
 
 def parse_args():
@@ -71,37 +75,52 @@ def select(structures: list, first: int | None, materials: str | None) -> list:
     return structures[:first] if first else structures
 
 
-def score_node(node, reference: dict, temperature: float) -> Score:
-    """Score a finished (or failed) grace.thermal_conductivity run against one reference row."""
+def score_outputs(outputs: dict, reference: dict, temperature: float) -> Score:
+    """Score one material from its outputs (``symmetry``, ``output_parameters``, ``kappa_hdf5``: those it has;
+    a material whose run failed has fewer) against one reference row."""
     import h5py
 
     weights = np.asarray(reference["weights"], dtype=float)
     t_ref = int(np.argmin(np.abs(np.asarray(reference["temperatures"]) - temperature)))
     mode_dft = np.asarray(reference["mode_kappa_TOT_ave"], dtype=float)[t_ref]
-    if node.exit_status == GraceThermalConductivityWorkChain.exit_codes.ERROR_SYMMETRY_BROKEN.status:
+    if "symmetry" in outputs and not outputs["symmetry"]["kept"]:
         return score(mode_kappa_dft=mode_dft, weights=weights, symmetry_broken=True)
-    if not node.is_finished_ok:
+    if "kappa_hdf5" not in outputs:
         return score(mode_kappa_dft=mode_dft, weights=weights)
-    if node.outputs.output_parameters["has_imaginary_modes"]:
+    if outputs["output_parameters"]["has_imaginary_modes"]:
         return score(mode_kappa_dft=mode_dft, weights=weights, imaginary_modes=True)
-    with h5py.File(io.BytesIO(node.outputs.kappa_hdf5.get_content(mode="rb"))) as handle:
+    with h5py.File(io.BytesIO(outputs["kappa_hdf5"].get_content(mode="rb"))) as handle:
         t_ml = int(np.argmin(np.abs(handle["temperature"][:] - temperature)))
         mode_ml, weights_ml = handle["mode_kappa_TOT_ave"][t_ml], handle["weight"][:]
     if weights_ml.shape != weights.shape or not np.array_equal(weights_ml, weights):
-        raise ValueError(f"<{node.pk}>: the irreducible q-grid differs from the reference's "
-                         f"({weights_ml.shape} vs {weights.shape} points); use the reference's q-mesh")
+        raise ValueError(f"the irreducible q-grid differs from the reference's ({weights_ml.shape} vs "
+                         f"{weights.shape} points); use the reference's q-mesh")
     return score(mode_kappa_ml=mode_ml, mode_kappa_dft=mode_dft, weights=weights)
 
 
-def run_material(atoms, model, driver, protocol: str, overrides: dict):
-    """Run the WorkChain for one structure; None when the model lacks an element."""
-    missing = sorted(set(atoms.get_chemical_symbols()) - set(model.elements))
-    if missing:
-        return None, f"model lacks {', '.join(missing)}"
-    builder = GraceThermalConductivityWorkChain.get_builder_from_protocol(driver, model, atoms, protocol=protocol,
-                                                                          overrides=overrides)
+def score_node(node, reference: dict, temperature: float) -> Score:
+    """Score a finished (or failed) grace.thermal_conductivity run against one reference row."""
+    ports = ("symmetry", "output_parameters", "kappa_hdf5")
+    return score_outputs({port: node.outputs[port] for port in ports if port in node.outputs}, reference,
+                         temperature)
+
+
+def material_outputs(batch, name: str) -> dict:
+    """One material's outputs of a grace.thermal_conductivity.batch run (only those it has)."""
+    found = {}
+    for port in ("symmetry", "output_parameters", "kappa_hdf5"):
+        namespace = getattr(batch.outputs, port, {})
+        if name in namespace:
+            found[port] = namespace[name]
+    return found
+
+
+def run_batch(structures: dict, model, driver, protocol: str, overrides: dict):
+    """All materials the model covers in one grace.thermal_conductivity.batch (relaxations and forces pooled)."""
+    builder = GraceThermalConductivityBatchWorkChain.get_builder_from_protocol(
+        driver, model, structures, protocol=protocol, overrides=overrides)
     _, node = run_get_node(builder)
-    return node, None
+    return node
 
 
 def write_tables(rows: list, summary: dict, output: Path) -> None:
@@ -128,28 +147,31 @@ def main():
     model, driver = load_model(args.model), orm.load_code(args.driver)
     reference = load_reference(args.reference)
     structures = select(read(args.structures, index=":"), args.first, args.materials)
-    overrides = json.loads(args.overrides)
+    names = {atoms.info["mp_id"]: atoms for atoms in structures}
+    lacking = {mp_id: sorted(set(a.get_chemical_symbols()) - set(model.elements)) for mp_id, a in names.items()}
+    runnable = {mp_id.replace("-", "_"): a for mp_id, a in names.items() if not lacking[mp_id]}
+    batch = run_batch(runnable, model, driver, args.protocol, json.loads(args.overrides)) if runnable else None
     rows, scores = [], []
-    for atoms in structures:
-        info = atoms.info
-        node, reason = run_material(atoms, model, driver, args.protocol, overrides)
-        ref = reference[info["mp_id"]]
-        if node is None:
-            weights = np.asarray(ref["weights"], dtype=float)
-            result = score(mode_kappa_dft=np.asarray(ref["mode_kappa_TOT_ave"])[0], weights=weights)
-            result = Score(result.sre, result.srme, None, result.kappa_dft, reason)
+    for mp_id, atoms in names.items():
+        info, ref = atoms.info, reference[mp_id]
+        if lacking[mp_id]:
+            result = score(mode_kappa_dft=np.asarray(ref["mode_kappa_TOT_ave"])[0],
+                           weights=np.asarray(ref["weights"], dtype=float))
+            result = Score(result.sre, result.srme, None, result.kappa_dft, f"model lacks {', '.join(lacking[mp_id])}")
         else:
-            result = score_node(node, ref, args.temperature)
+            result = score_outputs(material_outputs(batch, mp_id.replace("-", "_")), ref, args.temperature)
         scores.append(result)
-        rows.append([info.get("name"), info["mp_id"], info.get("symm.no"), result.kappa_ml, result.kappa_dft,
-                     result.sre, result.srme, result.failure or "", node.pk if node is not None else ""])
+        rows.append([info.get("name"), mp_id, info.get("symm.no"), result.kappa_ml, result.kappa_dft,
+                     result.sre, result.srme, result.failure or "", batch.pk if batch is not None else ""])
         kappa_ml = "—" if result.kappa_ml is None else f"{result.kappa_ml:.3f}"
-        print(f"{info.get('name'):>10} {info['mp_id']:>12}  κ_ML {kappa_ml:>9}  κ_DFT {result.kappa_dft:9.3f}  "
+        print(f"{info.get('name'):>10} {mp_id:>12}  κ_ML {kappa_ml:>9}  κ_DFT {result.kappa_dft:9.3f}  "
               f"SRE {result.sre:.3f}  SRME {result.srme:.3f}  {result.failure or ''}", flush=True)
     summary = kappa_srme(scores)
     write_tables(rows, summary, Path(args.output))
     print(f"κ_SRME = {summary['kappa_srme']:.4f}  mean SRE = {summary['mean_sre']:.4f}  "
           f"({summary['n_materials']} materials, {summary['n_failed']} failures); table: {args.output}")
+    if batch is not None:
+        print(f"grace.thermal_conductivity.batch <{batch.pk}>: verdi process report {batch.pk}")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
                        "structures; finished ones are in results.partial.extxyz", invalidates_cache=True)
         spec.exit_code(410, "ERROR_RELAXATION_NOT_CONVERGED",
                        message="{count} relaxation(s) did not reach fmax within the step limit: {which}")
+        spec.exit_code(411, "ERROR_STRUCTURES_FAILED",
+                       message="{count} structure(s) broke (returned unlabelled; the others are labelled): {which}")
 
     def prepare_for_submission(self, folder):
         settings = validate_settings(self.inputs.parameters.get_dict() if "parameters" in self.inputs else {})

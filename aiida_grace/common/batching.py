@@ -52,3 +52,11 @@ def cut_into_jobs(sizes: Mapping[str, tuple[int, int]], max_structures_per_job: 
         count += n_structures
         atoms += n_atoms
     return jobs
+
+
+def split_indices(n_atoms: list[int], max_structures_per_job: int | None = None,
+                  max_atoms_per_job: int | None = None) -> list[list[int]]:
+    """Indices of the structures of ONE dataset (atoms per structure ``n_atoms``) cut into jobs by the same rule
+    as :func:`cut_into_jobs`: ordered by size, jobs filled up to the limits."""
+    sizes = {f"{i:09d}": (1, n) for i, n in enumerate(n_atoms)}
+    return [[int(name) for name in job] for job in cut_into_jobs(sizes, max_structures_per_job, max_atoms_per_job)]

@@ -8,16 +8,8 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from ..common.files import KAPPA
+from ..common.symmetry import space_group_number  # noqa: F401 (re-exported for the workflows)
 from ..data import GraceDatasetData
-
-
-def space_group_number(atoms, symprec: float = 1e-5) -> int:
-    """International space-group number of an ASE ``Atoms`` (spglib, ``symprec`` in Å)."""
-    import spglib
-
-    dataset = spglib.get_symmetry_dataset((atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers),
-                                          symprec=symprec)
-    return int(dataset.number)
 
 
 @calcfunction

@@ -58,6 +58,8 @@ class GraceEvaluateParser(Parser):
             self.out("output_dataset", dataset)
             if summary.get("mode") == "relax":
                 for name, atoms in zip(names_in_order, results):
+                    if "grace_failed" in atoms.info:  # broken: no relaxed structure to give
+                        continue
                     atoms.calc = None
                     self.out(f"relaxed_structures.{name}", orm.StructureData(ase=atoms))
             elif "dataset" in self.node.inputs and self.node.inputs.dataset.labels:
@@ -68,7 +70,13 @@ class GraceEvaluateParser(Parser):
 
         if summary.get("not_converged"):
             summary["not_converged_names"] = [names_in_order[i] for i in summary["not_converged"]]
+        if summary.get("failed"):
+            summary["failed_names"] = {names_in_order[int(i)]: reason for i, reason in summary["failed"].items()}
         self.out("output_parameters", orm.Dict(summary))
+
+        if summary.get("failed"):
+            which = "; ".join(f"{name}: {reason}" for name, reason in list(summary["failed_names"].items())[:10])
+            return self.exit_codes.ERROR_STRUCTURES_FAILED.format(count=len(summary["failed"]), which=which)
 
         if summary.get("not_converged"):
             which = ", ".join(summary["not_converged_names"][:10])

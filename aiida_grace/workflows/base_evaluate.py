@@ -23,8 +23,8 @@ class GraceBaseEvaluateWorkChain(GraceRestartWorkChain):
       it copies the finished structures (``results.partial.extxyz``) and computes only the others, so the
       last job returns the complete, ordered results and the graph shows which job it continued. When the
       stopped job finished no structure beyond what it was given, the walltime is doubled instead.
-    - 410 relaxations not converged: not retried (the same settings give the same result); the outputs are
-      attached and the work chain exits 410.
+    - 410 relaxations not converged, 411 structures broken: not retried (the same settings give the same
+      result); the outputs are attached and the work chain exits 410 or 411.
     """
 
     _process_class = GraceEvaluateCalculation
@@ -36,6 +36,7 @@ class GraceBaseEvaluateWorkChain(GraceRestartWorkChain):
         # 4xx: recoverable by a person, not automatically
         spec.exit_code(410, "ERROR_RELAXATION_NOT_CONVERGED",
                        message="relaxations did not converge: {message}; raise relax.steps or loosen fmax")
+        spec.exit_code(411, "ERROR_STRUCTURES_FAILED", message="{message}")
 
     def setup(self):
         super().setup()
@@ -63,3 +64,10 @@ class GraceBaseEvaluateWorkChain(GraceRestartWorkChain):
         self.results()
         return ProcessHandlerReport(True, self.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.format(
             message=node.exit_message))
+
+    @process_handler(priority=410, exit_codes=GraceEvaluateCalculation.exit_codes.ERROR_STRUCTURES_FAILED)
+    def handle_structures_failed(self, node):
+        """Some structures broke (the same settings break them again): stop, keeping the others' outputs."""
+        self.ctx.is_finished = True
+        self.results()
+        return ProcessHandlerReport(True, self.exit_codes.ERROR_STRUCTURES_FAILED.format(message=node.exit_message))

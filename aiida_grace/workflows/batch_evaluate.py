@@ -15,17 +15,19 @@ from ..common.batching import DEFAULTS as BATCHING_DEFAULTS
 from ..common.batching import cut_into_jobs, validate_batching
 from ..common.evaluate_input import validate_settings
 from ..data import GraceDatasetData, GraceModelData
-from ..functions.batching import summarize_batch
+from ..functions.batching import cut_dataset, join_parts, summarize_batch
 from .base_evaluate import GraceBaseEvaluateWorkChain
-from .utils import failure_reason
+from .utils import failure_reason, failures_text
 
 __all__ = ("GraceBatchEvaluateWorkChain", "batch_inputs")
 
-NOT_CONVERGED = GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status
+# exit statuses of a job whose outputs are attached although some structures did not converge or broke
+USABLE = (0, GraceEvaluateCalculation.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status,
+          GraceEvaluateCalculation.exit_codes.ERROR_STRUCTURES_FAILED.status)
 
 
-def batch_inputs(code, model, parameters: dict, *, structures=None, datasets=None, batching=None, options=None,
-                 label: str | None = None) -> dict:
+def batch_inputs(code, model, parameters: dict, *, structures=None, datasets=None, dataset=None, batching=None,
+                 options=None, label: str | None = None) -> dict:
     """Inputs of a :class:`GraceBatchEvaluateWorkChain` (for ``submit``) from plain values."""
     if not isinstance(batching, orm.Dict):
         batching = orm.Dict(batching or {})
@@ -35,6 +37,8 @@ def batch_inputs(code, model, parameters: dict, *, structures=None, datasets=Non
         inputs["structures"] = structures
     if datasets is not None:
         inputs["datasets"] = datasets
+    if dataset is not None:
+        inputs["dataset"] = dataset
     if options:
         inputs["options"] = dict(options)
     if label:
@@ -43,12 +47,14 @@ def batch_inputs(code, model, parameters: dict, *, structures=None, datasets=Non
 
 
 def validate_inputs(inputs, _):
-    """Structures or datasets (one of them, not empty); the model covers their elements."""
+    """Structures, datasets or one dataset (exactly one of them, not empty); the model covers their elements."""
     structures, datasets = inputs.get("structures", {}), inputs.get("datasets", {})
-    if bool(structures) == bool(datasets):
-        return "give structures or datasets (one of them, not empty)"
-    elements = ({kind.symbol for s in structures.values() for kind in s.kinds} if structures
-                else {element for d in datasets.values() for element in d.elements})
+    if bool(structures) + bool(datasets) + ("dataset" in inputs) != 1:
+        return "give exactly one of structures, datasets or dataset (not empty)"
+    if structures:
+        elements = {kind.symbol for s in structures.values() for kind in s.kinds}
+    else:
+        elements = {e for d in (datasets.values() if datasets else [inputs["dataset"]]) for e in d.elements}
     settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
     return model_usable(inputs["model"], elements, settings["calculator"])
 
@@ -74,6 +80,9 @@ class GraceBatchEvaluateWorkChain(WorkChain):
         spec.input_namespace("datasets", valid_type=GraceDatasetData, dynamic=True, required=False,
                              help="Or datasets by name (a dataset is never split between jobs); labelled ones come "
                                   "back in output_datasets.")
+        spec.input("dataset", valid_type=GraceDatasetData, required=False,
+                   help="Or one (large) dataset: cut into parts by batching (cut_dataset), labelled part by part "
+                        "and joined back in its order into output_dataset (join_parts).")
         spec.input("batching", valid_type=orm.Dict, default=lambda: orm.Dict({}),
                    validator=dict_port_validator(validate_batching, "batching settings"),
                    help="max_structures_per_job, max_atoms_per_job (see aiida_grace.common.batching).")
@@ -90,6 +99,8 @@ class GraceBatchEvaluateWorkChain(WorkChain):
         spec.output_namespace("job_datasets", valid_type=GraceDatasetData, dynamic=True, required=False,
                               help="Per job (structures input): its structures labelled by the model, names in "
                                    "output_parameters.jobs.")
+        spec.output("output_dataset", valid_type=GraceDatasetData, required=False,
+                    help="With the dataset input: all its structures labelled (relaxed), in the input order.")
         spec.output("output_parameters", valid_type=orm.Dict,
                     help="n_structures, jobs (label, pk, names of each), not_converged (names), failed (name → "
                          "reason), load/compute seconds summed over the jobs.")
@@ -103,9 +114,14 @@ class GraceBatchEvaluateWorkChain(WorkChain):
     def _sources(self) -> tuple[str, dict]:
         if self.inputs.get("structures"):
             return "structures", dict(self.inputs.structures)
+        if "dataset" in self.inputs:
+            return "datasets", self.ctx.parts
         return "datasets", dict(self.inputs.datasets)
 
     def submit_jobs(self):
+        if "dataset" in self.inputs:
+            self.ctx.parts = dict(cut_dataset(self.inputs.dataset, self.inputs.batching,
+                                              metadata={"call_link_label": "cut"}))
         kind, items = self._sources()
         if kind == "structures":
             sizes = {name: (1, len(s.sites)) for name, s in items.items()}
@@ -130,31 +146,34 @@ class GraceBatchEvaluateWorkChain(WorkChain):
 
     def collect(self):
         kind, items = self._sources()
-        failed, jobs, summaries = {}, [], {}
+        failed, jobs, summaries, labelled = {}, [], {}, {}
         for index, names in enumerate(self.ctx.jobs):
             label = f"job_{index:03d}"
             node = self.ctx[label]
             jobs.append({"label": label, "pk": node.pk, "names": names})
-            if not (node.is_finished_ok or node.exit_status == NOT_CONVERGED):
+            if node.exit_status not in USABLE:
                 failed.update({name: f"{label} <{node.pk}> {failure_reason(node)}" for name in names})
                 continue
             summaries[label] = node.outputs.output_parameters
             if kind == "datasets":
                 for name in names:
-                    self.out(f"output_datasets.{name}", node.outputs.output_datasets[name])
+                    labelled[name] = node.outputs.output_datasets[name]
+                    self.out(f"output_datasets.{name}", labelled[name])
             else:
                 self.out(f"job_datasets.{label}", node.outputs.output_dataset)
                 for name, structure in getattr(node.outputs, "relaxed_structures", {}).items():
                     self.out(f"relaxed_structures.{name}", structure)
+        if "dataset" in self.inputs and not failed:
+            self.out("output_dataset", join_parts(**labelled, metadata={"call_link_label": "join"}))
         summary = summarize_batch(orm.Dict({"jobs": jobs, "failed": failed}), **summaries,
                                   metadata={"call_link_label": "summary"})
         self.out("output_parameters", summary)
-        not_converged = summary["not_converged"]
+        failed, not_converged = summary["failed"], summary["not_converged"]
         self.report(f"{len(jobs)} job(s) done: {len(items) - len(failed) - len(not_converged)} of {len(items)} "
                     f"{kind} ok, {len(not_converged)} not converged, {len(failed)} failed")
         if failed:
             return self.exit_codes.ERROR_SOME_FAILED.format(
-                count=len(failed), total=len(items), which="; ".join(f"{n}: {r}" for n, r in sorted(failed.items())))
+                count=len(failed), total=len(items), which=failures_text(failed))
         if not_converged:
             return self.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.format(
                 count=len(not_converged), total=len(items), which=", ".join(not_converged))

@@ -45,6 +45,17 @@ def parameters_from_info(info: dict) -> dict:
     return out
 
 
+def kappa_line(summary) -> str:
+    """The report line of a κ job's ``output_parameters``: κ_TOT per temperature, imaginary modes and an
+    unphysical κ said loudly."""
+    flag = " (imaginary modes!)" if summary["has_imaginary_modes"] else ""
+    if summary.get("kappa_unphysical"):
+        flag += (f" -- UNPHYSICAL κ, do not use it: {summary['kappa_unphysical_reason']} (check the supercells "
+                 f"and the model)")
+    kappa = ", ".join("nan" if k is None else f"{k:.4g}" for k in summary["kappa_TOT_ave"])
+    return f"κ_TOT = {kappa} W/m/K at {summary['temperatures']} K{flag}"
+
+
 def job_options(workchain) -> dict:
     """``{"options": ...}`` for a job's metadata from the work chain's ``options`` input (Dict or dict), or {}."""
     if "options" not in workchain.inputs:
@@ -240,10 +251,4 @@ class GraceThermalConductivityWorkChain(WorkChain):
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_KAPPA_FAILED.format(pk=node.pk, message=node.exit_message)
         self.out_many(self.exposed_outputs(node, GraceKappaCalculation))
-        summary = node.outputs.output_parameters
-        flag = " (imaginary modes!)" if summary["has_imaginary_modes"] else ""
-        if summary.get("kappa_unphysical"):
-            flag += (f" -- UNPHYSICAL κ, do not use it: {summary['kappa_unphysical_reason']} (check the supercells "
-                     f"and the model)")
-        kappa = ", ".join("nan" if k is None else f"{k:.4g}" for k in summary["kappa_TOT_ave"])
-        self.report(f"κ_TOT = {kappa} W/m/K at {summary['temperatures']} K{flag}")
+        self.report(kappa_line(node.outputs.output_parameters))

@@ -13,7 +13,7 @@ from ..data import GraceModelData
 from ..functions.phono3py import check_space_group, phono3py_displacements, space_group_number
 from .batch_evaluate import GraceBatchEvaluateWorkChain, batch_inputs
 from .elastic_batch import STAGE_USABLE
-from .thermal_conductivity import load_protocol, parameters_from_info, submit_kappa
+from .thermal_conductivity import kappa_line, load_protocol, parameters_from_info, submit_kappa
 from .thermal_conductivity import validate_inputs as validate_one_material
 from .thermal_conductivity import validate_parameters as validate_one_parameters
 from .utils import failure_reason, failures_text
@@ -76,6 +76,8 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
 
         spec.output_namespace("relaxed_structures", valid_type=orm.StructureData, dynamic=True,
                               help="Per material: the relaxed unit cell.")
+        spec.output_namespace("symmetry", valid_type=orm.Dict, dynamic=True, required=False,
+                              help="Per material: space group after relaxation against the expected one (kept).")
         spec.output_namespace("kappa", valid_type=orm.ArrayData, dynamic=True, required=False,
                               help="Per material: κ(T) in W/m/K (as grace.kappa's kappa output).")
         spec.output_namespace("kappa_hdf5", valid_type=orm.SinglefileData, dynamic=True, required=False,
@@ -160,6 +162,7 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
                                                                             symprec)
             symmetry = check_space_group(structure, orm.Int(reference), orm.Float(symprec),
                                          metadata={"call_link_label": f"space_group_{name}"})
+            self.out(f"symmetry.{name}", symmetry)
             if not symmetry["kept"]:
                 self._fail(name, f"space group {symmetry['space_group']} after relaxation, expected {reference}")
                 continue
@@ -210,10 +213,11 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
             for port in ("kappa", "kappa_hdf5", "output_parameters"):
                 self.out(f"{port}.{name}", node.outputs[port])
             summary = node.outputs.output_parameters
-            kappa = ", ".join(f"{k:.4g}" for k in summary["kappa_TOT_ave"])
-            self.report(f"{name}: κ_TOT = {kappa} W/m/K at {summary['temperatures']} K")
+            self.report(f"{name}: {kappa_line(summary)}")
             if summary["has_imaginary_modes"]:
                 self._fail(name, f"imaginary modes (min frequency {summary['min_frequency']:.3g} THz)")
+            elif summary.get("kappa_unphysical"):
+                self._fail(name, f"unphysical κ: {summary['kappa_unphysical_reason']}")
         total = len(self.ctx.names)
         self.report(f"{total - len(self.ctx.failures)} of {total} materials without failure")
         if len(self.ctx.failures) == total:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from aiida_grace.common.batching import BatchingError, cut_into_jobs, validate_batching
+from aiida_grace.common.batching import BatchingError, cut_into_jobs, split_indices, validate_batching
 
 
 def test_no_limits_give_one_job_ordered_by_atoms_per_structure():
@@ -29,3 +29,9 @@ def test_settings_are_checked():
         validate_batching({"max_structures": 4})
     with pytest.raises(BatchingError, match="positive integer or null"):
         validate_batching({"max_atoms_per_job": 0})
+
+
+def test_one_dataset_is_cut_by_the_same_rule():
+    n_atoms = [8, 4, 8, 4, 16, 4]
+    assert split_indices(n_atoms, max_structures_per_job=2) == [[1, 3], [5, 0], [2, 4]]
+    assert split_indices(n_atoms, max_atoms_per_job=20) == [[1, 3, 5, 0], [2], [4]]

@@ -104,3 +104,39 @@ def test_pooled_datasets_come_back_labelled_per_name(parse_recorded, grace_codes
         for after, before in zip(labelled, given):
             assert labels_of(after)["energy"] == pytest.approx(labels_of(before)["energy"] + shift * len(before),
                                                                abs=1e-9)
+
+
+def test_a_broken_structure_fails_alone_411(parse_recorded, grace_codes, tmp_path):
+    """Relax mode, structures a, b, c: b broke (the driver returned it unlabelled with the reason)."""
+    from aiida import orm
+
+    model = GraceModelData.from_directory(write_fake_model(tmp_path / "m"))
+    given = make_dataset(n=3, seed=33).to_ase()
+    inputs = {"code": grace_codes["driver"], "model": model,
+              **{f"structures__{name}": orm.StructureData(ase=a) for name, a in zip("abc", given)}}
+    results = shifted(make_dataset(n=3, seed=33))
+    results[1] = given[1].copy()
+    results[1].info["grace_failed"] = "the relax result has atoms 0 and 2 only 0.010 Å apart (below 0.5 Å)"
+    folder = recorded(tmp_path / "r", results, {"mode": "relax", "not_converged": [],
+                                                 "failed": {"1": results[1].info["grace_failed"]}})
+    outputs, call = parse_recorded("grace.evaluate", inputs, folder)
+    assert call.exit_status == 411
+    assert "b: the relax result has atoms 0 and 2 only 0.010 Å apart" in call.exit_message
+    assert sorted(outputs["relaxed_structures"]) == ["a", "c"]
+    assert outputs["output_parameters"]["failed_names"] == {"b": results[1].info["grace_failed"]}
+
+
+def test_the_batch_summary_names_broken_and_unconverged_items(aiida_profile):
+    from aiida import orm
+
+    from aiida_grace.functions.batching import summarize_batch
+
+    jobs = {"jobs": [{"label": "job_000", "pk": 1, "names": ["x", "y"]}, {"label": "job_001", "pk": 2,
+                                                                         "names": ["z"]}],
+            "failed": {"z": "job_001 <2> excepted"}}
+    summary = summarize_batch(orm.Dict(jobs), job_000=orm.Dict({
+        "n_structures": 48, "load_seconds": 4.0, "compute_seconds": 10.0,
+        "not_converged_names": ["x/3", "y/1"], "failed_names": {"y/7": "the relax result has atoms 0 and 1 only"}}))
+    assert summary["failed"] == {"z": "job_001 <2> excepted", "y": "y/7: the relax result has atoms 0 and 1 only"}
+    assert summary["not_converged"] == ["x"]  # y counts as failed, not twice
+    assert summary["n_structures"] == 48 and summary["n_jobs"] == 2 and summary["compute_seconds"] == 10.0

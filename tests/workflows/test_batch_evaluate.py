@@ -107,3 +107,26 @@ def test_a_job_killed_mid_way_continues_and_the_batch_finishes_with_every_struct
                                    rtol=0, atol=1e-8, err_msg=name)
     energies = {labels_of(a)["energy"] for d in results["job_datasets"].values() for a in d.to_ase()}
     assert len(energies) == 12
+
+
+def test_one_large_dataset_is_cut_labelled_and_joined_back_in_order(grace_codes, trained_model):
+    """10 structures cut into jobs of at most 4: the joined output equals one grace.evaluate job on the whole set."""
+    from aiida_grace.calculations.evaluate import GraceEvaluateCalculation
+    from aiida_grace.workflows.batch_evaluate import GraceBatchEvaluateWorkChain, batch_inputs
+
+    dataset = make_dataset(n=10, seed=71)
+    results, node = run_get_node(GraceBatchEvaluateWorkChain, **batch_inputs(
+        grace_codes["driver"], trained_model, {"mode": "static"}, dataset=dataset,
+        batching={"max_structures_per_job": 4}))
+    assert node.is_finished_ok, node.exit_message
+    assert results["output_parameters"]["n_jobs"] == 3 and results["output_parameters"]["n_structures"] == 10
+    one_job, _ = run_get_node(GraceEvaluateCalculation, code=grace_codes["driver"], model=trained_model,
+                              dataset=dataset)
+    joined, direct, given = (results["output_dataset"].to_ase(), one_job["output_dataset"].to_ase(),
+                             dataset.to_ase())
+    assert len(joined) == 10
+    for a, b, c in zip(joined, direct, given):
+        assert "grace_source_index" not in a.info
+        np.testing.assert_array_equal(a.positions, c.positions)  # the input order, positions exact
+        assert labels_of(a)["energy"] == pytest.approx(labels_of(b)["energy"], abs=1e-9)
+        np.testing.assert_allclose(labels_of(a)["forces"], labels_of(b)["forces"], rtol=0, atol=1e-9)
