@@ -5,8 +5,6 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, append_, if_
 
-from ..calculations.evaluate import GraceEvaluateCalculation
-from ..calculations.train import GraceTrainCalculation
 from ..calculations.validation import dict_port_validator, missing_elements
 from ..common.distill_input import (
     finetune_parameters,
@@ -23,6 +21,8 @@ from ..functions.distill import (
     speed_cells,
     speed_comparison,
 )
+from .base_evaluate import GraceBaseEvaluateWorkChain
+from .base_train import GraceBaseTrainWorkChain
 from .utils import failure_reason, read_protocol
 
 __all__ = ("GraceDistillWorkChain", "load_protocol")
@@ -76,7 +76,8 @@ class GraceDistillWorkChain(WorkChain):
     structures + unary and binary crystals: ideal, equation-of-state strains, rattled) → teacher labels in
     ``grace.evaluate`` jobs batched by size → held-out split → FS student trained from scratch → student
     (C++ FS) against teacher on the held-out part and against the reference labels → time per atom of both
-    on the same cells.
+    on the same cells. Every job runs through its restart wrapper (``grace.base_train``,
+    ``grace.base_evaluate``), so a walltime continues it rather than failing the distillation.
     """
 
     @classmethod
@@ -161,15 +162,23 @@ class GraceDistillWorkChain(WorkChain):
         return builder
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _metadata(self, label: str) -> dict:
-        metadata = {"label": label, "call_link_label": label}
+    def _submit(self, wrapper, namespace: str, label: str, **inputs):
+        """One job of ``inputs`` through the restart ``wrapper``; both labelled ``label``, the job with
+        ``options``."""
+        metadata = {"label": label}
         if "options" in self.inputs:
             metadata["options"] = dict(self.inputs.options)
-        return metadata
+        return self.submit(wrapper, **{namespace: {**inputs, "metadata": metadata}},
+                           metadata={"label": label, "call_link_label": label})
 
     def _evaluate(self, model, dataset, label: str, calculator: str):
-        return self.submit(GraceEvaluateCalculation, code=self.inputs.driver_code, model=model, dataset=dataset,
-                           parameters=orm.Dict({"calculator": calculator}), metadata=self._metadata(label))
+        return self._submit(GraceBaseEvaluateWorkChain, "evaluate", label, code=self.inputs.driver_code, model=model,
+                            dataset=dataset, parameters=orm.Dict({"calculator": calculator}))
+
+    def _train(self, label: str, dataset, parameters: dict, **inputs):
+        return self._submit(GraceBaseTrainWorkChain, "train", label, code=self.inputs.code,
+                            driver_code=self.inputs.driver_code, dataset=dataset, parameters=orm.Dict(parameters),
+                            **inputs)
 
     # -- steps ------------------------------------------------------------------------------------
     def setup(self):
@@ -186,10 +195,8 @@ class GraceDistillWorkChain(WorkChain):
         return self.ctx.settings["finetune"]["enabled"]
 
     def finetune_teacher(self):
-        future = self.submit(GraceTrainCalculation, code=self.inputs.code, driver_code=self.inputs.driver_code,
-                             dataset=self.ctx.downstream, parent_model=self.inputs.teacher,
-                             parameters=orm.Dict(finetune_parameters(self.ctx.settings)),
-                             metadata=self._metadata("finetune_teacher"))
+        future = self._train("finetune_teacher", self.ctx.downstream, finetune_parameters(self.ctx.settings),
+                             parent_model=self.inputs.teacher)
         self.report(f"fine-tuning the teacher on the labelled downstream data in <{future.pk}>")
         return ToContext(finetune=future)
 
@@ -228,9 +235,7 @@ class GraceDistillWorkChain(WorkChain):
 
     def train_student(self):
         parameters = student_parameters(self.ctx.settings, stress="stress" in self.ctx.train.labels)
-        future = self.submit(GraceTrainCalculation, code=self.inputs.code, driver_code=self.inputs.driver_code,
-                             dataset=self.ctx.train, parameters=orm.Dict(parameters),
-                             metadata=self._metadata("train_student"))
+        future = self._train("train_student", self.ctx.train, parameters)
         self.report(f"training the FS student from scratch ({parameters['fit']['maxiter']} epochs, cutoff "
                     f"{parameters['cutoff']} Å) in <{future.pk}>")
         return ToContext(student_training=future)

@@ -1,7 +1,8 @@
 """``grace.md``: one MD job followed by the stability analysis as calcfunctions.
 
-The job is a ``grace.md`` CalcJob (ASE, or LAMMPS through its Python module), or, with ``lammps_code``, an
-aiida-lammps ``lammps.raw`` job running ``pair_style grace``/``grace/fs`` in a LAMMPS that has them.
+The job is a ``grace.md`` CalcJob (ASE, or LAMMPS through its Python module) run through ``grace.base_md``, which
+continues it after a walltime, or, with ``lammps_code``, an aiida-lammps ``lammps.raw`` job running
+``pair_style grace``/``grace/fs`` in a LAMMPS that has them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ..calculations.md import GraceMdCalculation
 from ..common.md_input import validate_settings
 from ..functions.lammps_native import lammps_md_outputs
 from ..functions.md_analysis import md_energy_drift, md_msd, md_rdf
+from .base_md import GraceBaseMdWorkChain
 from .lammps_native import NativeLammpsError, get_lammps_raw_builder, native_pair_style
 from .utils import failure_reason, read_protocol
 
@@ -99,8 +101,7 @@ class GraceMdWorkChain(WorkChain):
 
     def run_md(self):
         inputs = self.exposed_inputs(GraceMdCalculation, namespace="md")
-        inputs.setdefault("metadata", {})["call_link_label"] = "md"
-        future = self.submit(GraceMdCalculation, **inputs)
+        future = self.submit(GraceBaseMdWorkChain, md=inputs, metadata={"call_link_label": "md"})
         self.report(f"running MD of {self.inputs.md.structure.get_formula()} in <{future.pk}>")
         return ToContext(md=future)
 

@@ -8,6 +8,7 @@ import collections
 import numpy as np
 import pytest
 from aiida import orm
+from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 from ase.build import bulk
 from conftest import (
@@ -272,7 +273,14 @@ def test_distillation_end_to_end(distilled, emt_teacher, tmp_path):
     assert {"label_batch_000", "label_batch_001", "train_student", "validate_held_out", "validate_downstream",
             "time_teacher", "time_student"} <= labels
     assert student.base.attributes.get("architecture") == "GRACE-FS" and student.has_fs_yaml
-    assert student.creator.caller.uuid == node.uuid
+    # every job went through its restart wrapper (one job each, nothing to restart here)
+    assert student.creator.caller.caller.uuid == node.uuid
+    wrappers = {link.link_label: link.node for link in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()}
+    assert set(wrappers) == {label for label in labels if label.startswith(("label_", "train_", "validate_", "time_"))}
+    for label, wrapper in wrappers.items():
+        kind = "train" if label == "train_student" else "evaluate"
+        assert wrapper.process_type == f"aiida.workflows:grace.base_{kind}", label
+        assert [job.process_type for job in wrapper.called] == [f"aiida.calculations:grace.{kind}"]
 
     # the labels are the teacher's: TPCalculator on the teacher's SavedModel gives them again
     teacher_calc = TPCalculator(str(emt_teacher.export(tmp_path / "teacher") / "final_model"))
