@@ -1,15 +1,17 @@
-"""Evaluate or relax many structures with one model in one process, grouped by size.
+"""Evaluate or relax many structures with one model in one process.
 
 Reads ``evaluate.yaml`` and the structure files it names (``structure_files``, read in order and concatenated;
-default ``structures.extxyz``); writes ``results.extxyz`` (labelled, input order, floats exact)
-and ``summary.json``. Structures are processed smallest first so each padded shape compiles once (XLA);
-each finished structure is appended to ``results.partial.extxyz`` so a job cut by the walltime keeps
-its work.
+default ``structures.extxyz``); writes ``results.extxyz`` (labelled, input order, floats exact) and
+``summary.json``. Static TensorFlow jobs run many structures per forward pass, all passes padded to one shape
+(:mod:`.batched`: one XLA compilation); relaxations, GRACE-FS and structures too big for a pass run one at a
+time, largest first, so that smaller ones reuse a compiled padded shape. Each finished pass is appended to
+``results.partial.extxyz`` so a job cut by the walltime keeps its work.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import os
 import time
 from pathlib import Path
@@ -19,7 +21,8 @@ import yaml
 
 from ..common.extxyz import read_extxyz, write_extxyz
 from ..common.files import EVALUATE
-from ..common.structures import with_labels
+from ..common.structures import StructureError, validate_structures, with_labels
+from .batched import can_batch, label_in_batches
 from .relax import relax
 
 PARTIAL = EVALUATE.partial
@@ -38,7 +41,9 @@ def make_calculator(settings: dict):
 
 
 def evaluate_one(atoms, calc, settings: dict):
-    """Label (and relax) one structure; returns the labelled copy."""
+    """Label (and relax) one structure; returns the labelled copy. A relaxation that breaks the structure (atoms
+    collapsed closer than 0.5 Å, non-finite energy or forces) returns the input, unlabelled, with the reason in
+    ``info['grace_failed']``: that structure fails alone, the job goes on."""
     work = atoms.copy()
     work.info = {k: v for k, v in atoms.info.items()}
     work.calc = calc
@@ -49,7 +54,15 @@ def evaluate_one(atoms, calc, settings: dict):
     energy = work.get_potential_energy()
     forces = work.get_forces()
     stress = work.get_stress() if work.pbc.all() and settings.get("compute_stress", True) else None
-    return with_labels(work, energy=float(energy), forces=np.array(forces), stress=stress)
+    labelled = with_labels(work, energy=float(energy), forces=np.array(forces), stress=stress)
+    try:
+        validate_structures([labelled])
+    except StructureError as exception:
+        failed = atoms.copy()
+        reason = re.sub(r"^structure \d+ \([^)]*\) ", "", str(exception))
+        failed.info = {**atoms.info, "grace_failed": f"the {settings.get('mode', 'static')} result {reason}"}
+        return failed
+    return labelled
 
 
 def read_structures(settings: dict, workdir: Path) -> list:
@@ -60,6 +73,23 @@ def read_structures(settings: dict, workdir: Path) -> list:
     return structures
 
 
+def batched(calc, settings: dict) -> bool:
+    """Whether this job runs in padded batches (static mode with a TensorFlow calculator that allows it)."""
+    return settings.get("mode", "static") == "static" and can_batch(calc)
+
+
+def labelled(structures: list, todo: list[int], calc, settings: dict):
+    """Yield ``(indices, labelled Atoms)`` of ``structures[i] for i in todo`` as they are done: static
+    TensorFlow jobs in padded batches, everything else (and what does not fit a batch) one at a time, largest
+    first (TPCalculator's advice: the first, widest padded shape is then reused by the smaller ones)."""
+    rest = todo
+    if batched(calc, settings):
+        rest = []
+        yield from label_in_batches(structures, todo, calc, rest, compute_stress=settings.get("compute_stress", True))
+    for index in sorted(rest, key=lambda i: (-len(structures[i]), i)):
+        yield [index], [evaluate_one(structures[index], calc, settings)]
+
+
 def run(settings: dict, workdir: Path = Path(".")) -> dict:
     structures = read_structures(settings, workdir)
     start = time.perf_counter()
@@ -67,20 +97,19 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
     load_seconds = time.perf_counter() - start
 
     done = _resume(workdir / PARTIAL, len(structures))
-    order = sorted(range(len(structures)), key=lambda i: (len(structures[i]), i))
-    compute_start = time.perf_counter()
-    seconds = [None] * len(structures)  # wall time of each structure (s), first calls include XLA compilation
+    todo = [i for i in range(len(structures)) if i not in done]
+    compute_start = started = time.perf_counter()
+    seconds = [None] * len(structures)  # wall time per structure (s; a batch's shared by atoms; with compiles)
     with open(workdir / PARTIAL, "a") as partial:
-        for index in order:
-            if index in done:
-                continue
-            started = time.perf_counter()
-            result = evaluate_one(structures[index], calc, settings)
-            seconds[index] = time.perf_counter() - started
-            result.info["grace_index"] = index
-            write_extxyz(partial, result)
+        for indices, results in labelled(structures, todo, calc, settings):
+            elapsed, n_atoms = time.perf_counter() - started, sum(len(a) for a in results)
+            for index, result in zip(indices, results):
+                seconds[index] = elapsed * len(result) / n_atoms
+                result.info["grace_index"] = index
+                done[index] = result
+            write_extxyz(partial, results)
             partial.flush()
-            done[index] = result
+            started = time.perf_counter()
     compute_seconds = time.perf_counter() - compute_start
 
     results = [done[i] for i in range(len(structures))]
@@ -90,12 +119,15 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
         write_extxyz(handle, results)
     (workdir / PARTIAL).unlink()
     not_converged = [i for i, a in enumerate(results) if a.info.get("relax_converged") is False]
+    failed = {i: a.info["grace_failed"] for i, a in enumerate(results) if "grace_failed" in a.info}
     summary = {
         "n_structures": len(results),
         "mode": settings.get("mode", "static"),
         "calculator": settings.get("calculator", "tensorflow"),
+        "batched": batched(calc, settings),
         "n_sizes": len({len(a) for a in structures}),
         "not_converged": not_converged,
+        "failed": failed,  # index → why the structure was broken (it comes back unlabelled)
         "load_seconds": load_seconds,
         "compute_seconds": compute_seconds,
         "seconds_per_atom": compute_seconds / max(1, sum(len(a) for a in structures)),
