@@ -54,15 +54,20 @@ def evaluate_one(atoms, calc, settings: dict):
     energy = work.get_potential_energy()
     forces = work.get_forces()
     stress = work.get_stress() if work.pbc.all() and settings.get("compute_stress", True) else None
-    labelled = with_labels(work, energy=float(energy), forces=np.array(forces), stress=stress)
+    return checked(atoms, with_labels(work, energy=float(energy), forces=np.array(forces), stress=stress), settings)
+
+
+def checked(atoms, result, settings: dict):
+    """``result`` (the labelled ``atoms``), or ``atoms`` unlabelled with the reason in ``info['grace_failed']``
+    when the result is broken (atoms closer than 0.5 Å, non-finite energy, forces or stress)."""
     try:
-        validate_structures([labelled])
+        validate_structures([result])
     except StructureError as exception:
         failed = atoms.copy()
         reason = re.sub(r"^structure \d+ \([^)]*\) ", "", str(exception))
         failed.info = {**atoms.info, "grace_failed": f"the {settings.get('mode', 'static')} result {reason}"}
         return failed
-    return labelled
+    return result
 
 
 def read_structures(settings: dict, workdir: Path) -> list:
@@ -85,7 +90,9 @@ def labelled(structures: list, todo: list[int], calc, settings: dict):
     rest = todo
     if batched(calc, settings):
         rest = []
-        yield from label_in_batches(structures, todo, calc, rest, compute_stress=settings.get("compute_stress", True))
+        for indices, results in label_in_batches(structures, todo, calc, rest,
+                                                 compute_stress=settings.get("compute_stress", True)):
+            yield indices, [checked(structures[i], result, settings) for i, result in zip(indices, results)]
     for index in sorted(rest, key=lambda i: (-len(structures[i]), i)):
         yield [index], [evaluate_one(structures[index], calc, settings)]
 
