@@ -11,7 +11,6 @@ from aiida.engine import ToContext, WorkChain
 
 from ..calculations.evaluate import GraceEvaluateCalculation
 from ..calculations.validation import dict_port_validator, model_usable
-from ..common.batching import DEFAULTS as BATCHING_DEFAULTS
 from ..common.batching import cut_into_jobs, validate_batching
 from ..common.evaluate_input import validate_settings
 from ..data import GraceDatasetData, GraceModelData

@@ -5,24 +5,16 @@ references."""
 from __future__ import annotations
 
 from aiida import orm
-from aiida.engine import ToContext, WorkChain
+from aiida.engine import ToContext
 
-from ..calculations.validation import dict_port_validator
-from ..common.batching import validate_batching
 from ..common.elastic_input import relax_parameters, strained_parameters, validate_elastic_settings
-from ..data import GraceModelData
 from ..functions.elastic import fit_elastic_constants, score_elastic, strained_dataset
-from .batch_evaluate import GraceBatchEvaluateWorkChain, batch_inputs
+from .batch_stages import GraceBatchStagesWorkChain
 from .elastic import load_protocol, missing_elements
 from .elastic import validate_parameters as validate_elastic_parameters
-from .utils import failure_reason, failures_text
+from .utils import failures_text
 
 __all__ = ("GraceElasticBatchWorkChain",)
-
-# exit statuses of a grace.evaluate.batch stage after which the per-name outputs are there to use
-STAGE_USABLE = (0, GraceBatchEvaluateWorkChain.exit_codes.ERROR_SOME_FAILED.status,
-                GraceBatchEvaluateWorkChain.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status)
-
 
 def validate_inputs(inputs, _):
     """At least one structure; the model covers every structure's elements; references are 6×6."""
@@ -46,16 +38,12 @@ def validate_inputs(inputs, _):
             return "no reference tensor is named like any of the structures"
 
 
-def stage_failures(stage, what: str, settings: dict) -> dict[str, str]:
-    """Per-name reasons a ``grace.evaluate.batch`` stage gives for the structures it could not do."""
-    summary = stage.outputs.output_parameters
-    reasons = dict(summary["failed"])
-    for name in summary["not_converged"]:
-        reasons[name] = f"{what} did not reach fmax {settings['fmax']} eV/Å in {settings['steps']} steps"
-    return reasons
+def not_reached(what: str, settings: dict) -> str:
+    """Why a structure whose ``what`` relaxation did not converge failed, in words."""
+    return f"{what} did not reach fmax {settings['fmax']} eV/Å in {settings['steps']} steps"
 
 
-class GraceElasticBatchWorkChain(WorkChain):
+class GraceElasticBatchWorkChain(GraceBatchStagesWorkChain):
     """Elastic tensors of many structures: relax all (cell + ions, symmetry kept) → strained cells per structure
     (one dataset each) → ions of all strained cells relaxed in pooled jobs → one stress–strain fit per structure
     → optional SRME/MAE scores. Jobs are cut by ``batching`` and run through ``grace.base_evaluate``.
@@ -67,20 +55,13 @@ class GraceElasticBatchWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The aiida-grace driver Code.")
-        spec.input("model", valid_type=GraceModelData, help="The GRACE model.")
         spec.input_namespace("structures", valid_type=orm.StructureData, dynamic=True,
                              help="Structures by name (names become output and score keys).")
         spec.input("parameters", valid_type=orm.Dict, validator=validate_elastic_parameters,
                    default=lambda: orm.Dict(load_protocol()),
                    help="calculator, relax, strains, strained_relax; see aiida_grace.common.elastic_input.")
-        spec.input("batching", valid_type=orm.Dict, default=lambda: orm.Dict({}),
-                   validator=dict_port_validator(validate_batching, "batching settings"),
-                   help="max_structures_per_job, max_atoms_per_job of both stages (aiida_grace.common.batching).")
         spec.input("reference_tensors", valid_type=orm.ArrayData, required=False,
                    help="Reference 6×6 tensors in GPa, one array per structure name, to score against.")
-        spec.input("options", valid_type=dict, non_db=True, required=False,
-                   help="metadata.options of the grace.evaluate jobs.")
         spec.inputs.validator = validate_inputs
 
         spec.outline(cls.setup, cls.relax, cls.strain, cls.fit, cls.score)
@@ -97,7 +78,6 @@ class GraceElasticBatchWorkChain(WorkChain):
         # 4xx: some or all structures failed; the others' outputs are attached
         spec.exit_code(401, "ERROR_SOME_FAILED", message="{count} of {total} structures failed: {which}")
         spec.exit_code(402, "ERROR_ALL_FAILED", message="every structure failed: {which}")
-        spec.exit_code(403, "ERROR_STAGE_FAILED", message="the {stage} stage <{pk}> failed: {message}")
 
     @classmethod
     def get_builder_from_protocol(cls, code, model, structures: dict, protocol=None, overrides=None, options=None,
@@ -118,21 +98,6 @@ class GraceElasticBatchWorkChain(WorkChain):
         self.ctx.settings = validate_elastic_settings(self.inputs.parameters.get_dict())
         self.ctx.failures, self.ctx.tensors = {}, {}
 
-    def _stage(self, label: str, parameters: dict, **items):
-        inputs = batch_inputs(self.inputs.code, self.inputs.model, parameters, batching=self.inputs.batching,
-                              options=self.inputs.get("options"), label=label, **items)
-        return self.submit(GraceBatchEvaluateWorkChain, **inputs)
-
-    def _inspect(self, stage, what: str, settings: dict):
-        """Per-name failures of a stage into ctx.failures; an exit code when the stage itself failed."""
-        if stage.exit_status not in STAGE_USABLE:
-            return self.exit_codes.ERROR_STAGE_FAILED.format(stage=stage.label, pk=stage.pk,
-                                                             message=failure_reason(stage))
-        for name, reason in stage_failures(stage, what, settings).items():
-            self.report(f"{name}: {reason}")
-            self.ctx.failures[name] = reason
-        return None
-
     def relax(self):
         structures = dict(self.inputs.structures)
         relax = self.ctx.settings["relax"]
@@ -142,7 +107,7 @@ class GraceElasticBatchWorkChain(WorkChain):
         return ToContext(relax=stage)
 
     def strain(self):
-        failed = self._inspect(self.ctx.relax, "the relaxation", self.ctx.settings["relax"])
+        failed = self._take_stage(self.ctx.relax, not_reached("the relaxation", self.ctx.settings["relax"]))
         if failed:
             return failed
         relaxed = getattr(self.ctx.relax.outputs, "relaxed_structures", {})
@@ -159,7 +124,8 @@ class GraceElasticBatchWorkChain(WorkChain):
         return ToContext(strained=stage)
 
     def fit(self):
-        failed = self._inspect(self.ctx.strained, "ions of strained cells", self.ctx.settings["strained_relax"])
+        failed = self._take_stage(self.ctx.strained,
+                                  not_reached("ions of strained cells", self.ctx.settings["strained_relax"]))
         if failed:
             return failed
         labelled = getattr(self.ctx.strained.outputs, "output_datasets", {})

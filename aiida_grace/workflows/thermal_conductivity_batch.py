@@ -4,15 +4,11 @@ the displaced supercells of all materials pooled into force jobs, then fc2/fc3 a
 from __future__ import annotations
 
 from aiida import orm
-from aiida.engine import ToContext, WorkChain
+from aiida.engine import ToContext
 
-from ..calculations.validation import dict_port_validator
-from ..common.batching import validate_batching
 from ..common.train_input import merge
-from ..data import GraceModelData
 from ..functions.phono3py import check_space_group, phono3py_displacements, space_group_number
-from .batch_evaluate import GraceBatchEvaluateWorkChain, batch_inputs
-from .elastic_batch import STAGE_USABLE
+from .batch_stages import GraceBatchStagesWorkChain
 from .thermal_conductivity import kappa_line, load_protocol, parameters_from_info, submit_kappa
 from .thermal_conductivity import validate_inputs as validate_one_material
 from .thermal_conductivity import validate_parameters as validate_one_parameters
@@ -43,7 +39,7 @@ def validate_inputs(inputs, _):
             return f"{name}: {message}"
 
 
-class GraceThermalConductivityBatchWorkChain(WorkChain):
+class GraceThermalConductivityBatchWorkChain(GraceBatchStagesWorkChain):
     """Lattice thermal conductivity of many materials with a GRACE model (phono3py, Wigner transport, RTA).
 
     relax all (one stage, symmetry kept) → space group per material → displacements per material → forces of all
@@ -56,8 +52,6 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The aiida-grace driver Code (runs every job).")
-        spec.input("model", valid_type=GraceModelData, help="The GRACE model (float64 for 1%-level κ).")
         spec.input_namespace("structures", valid_type=orm.StructureData, dynamic=True,
                              help="Unit cells by name (relaxed here first).")
         spec.input("parameters", valid_type=orm.Dict, help="Settings of every material (the protocol's parameters: "
@@ -65,11 +59,6 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
         spec.input_namespace("material_parameters", valid_type=orm.Dict, dynamic=True, required=False,
                              help="Per material: fc3_supercell, fc2_supercell, mesh, space_group, merged over "
                                   "parameters.")
-        spec.input("batching", valid_type=orm.Dict, default=lambda: orm.Dict({}),
-                   validator=dict_port_validator(validate_batching, "batching settings"),
-                   help="max_structures_per_job, max_atoms_per_job of the relaxation and force stages.")
-        spec.input("options", valid_type=dict, non_db=True, required=False,
-                   help="metadata.options of every job.")
         spec.inputs.validator = validate_inputs
 
         spec.outline(cls.relax, cls.displace, cls.compute_forces, cls.solve_kappa, cls.results)
@@ -88,7 +77,6 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
         # 4xx: some or all materials failed; the others' outputs are attached
         spec.exit_code(401, "ERROR_SOME_FAILED", message="{count} of {total} materials failed: {which}")
         spec.exit_code(402, "ERROR_ALL_FAILED", message="every material failed: {which}")
-        spec.exit_code(403, "ERROR_STAGE_FAILED", message="the {stage} stage <{pk}> failed: {message}")
 
     @classmethod
     def get_builder_from_protocol(cls, code, model, structures: dict, protocol=None, overrides=None, options=None,
@@ -116,15 +104,6 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
     def _parameters(self, name: str) -> dict:
         return material_parameters(self.inputs, name)
 
-    def _stage(self, label: str, parameters: dict, **items):
-        return self.submit(GraceBatchEvaluateWorkChain, **batch_inputs(
-            self.inputs.code, self.inputs.model, parameters, batching=self.inputs.batching,
-            options=self.inputs.get("options"), label=label, **items))
-
-    def _fail(self, name: str, reason: str) -> None:
-        self.report(f"{name}: {reason}")
-        self.ctx.failures[name] = reason
-
     def relax(self):
         self.ctx.failures, self.ctx.names = {}, sorted(self.inputs.structures)
         common = self.inputs.parameters.get_dict()
@@ -141,11 +120,9 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
         self.ctx.relaxed = dict(self.inputs.structures)
         if "relax" in self.ctx:
             stage = self.ctx.relax
-            if stage.exit_status not in STAGE_USABLE:
-                return self.exit_codes.ERROR_STAGE_FAILED.format(stage="relax", pk=stage.pk,
-                                                                 message=failure_reason(stage))
-            for name, reason in stage.outputs.output_parameters["failed"].items():
-                self._fail(name, reason)
+            failed = self._take_stage(stage)
+            if failed:
+                return failed
             for name in stage.outputs.output_parameters["not_converged"]:
                 self.report(f"{name}: relaxation did not reach fmax within the step limit; going on with its last "
                             f"structure (as the κ_SRME protocol does)")
@@ -184,11 +161,9 @@ class GraceThermalConductivityBatchWorkChain(WorkChain):
 
     def solve_kappa(self):
         stage = self.ctx.forces
-        if stage.exit_status not in STAGE_USABLE:
-            return self.exit_codes.ERROR_STAGE_FAILED.format(stage="forces", pk=stage.pk,
-                                                             message=failure_reason(stage))
-        for name, reason in stage.outputs.output_parameters["failed"].items():
-            self._fail(name, reason)
+        failed = self._take_stage(stage)
+        if failed:
+            return failed
         futures = {}
         for name in sorted(self.ctx.supercells):
             if name in self.ctx.failures:

@@ -24,8 +24,8 @@ RELAX = {"mode": "relax", "relax": {"optimizer": "FIRE", "fmax": 1e-3, "steps": 
 
 @pytest.fixture(scope="module")
 def rattled(aiida_profile):
-    """12 rattled EMT Cu/Al cells (4 and 8 atoms) by name: each relaxation takes tens of steps."""
-    dataset = make_dataset(n=12, seed=70, rattle=0.12)
+    """12 rattled EMT Cu/Al cells (4 and 8 atoms) by name: each relaxation takes some tens of steps."""
+    dataset = make_dataset(n=12, seed=70, rattle=0.05)
     return {f"cell_{i:02d}": orm.StructureData(ase=atoms) for i, atoms in enumerate(dataset.to_ase())}
 
 
