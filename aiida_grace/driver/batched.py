@@ -15,10 +15,11 @@ from typing import Iterator
 
 import numpy as np
 
-from ..common.structures import with_labels
+from ..common.structures import MIN_DISTANCE, with_labels
 
 BATCH_BONDS = 16384  # neighbour pairs per forward pass (the padded bond count of every pass)
 ATOM_MARGIN = 1.25  # atom slots = the first batch's atoms per bond × BATCH_BONDS × this margin
+SLOT_STEPS = (64, 1024)  # atom and bond slots are multiples of these, so that jobs alike share a compiled shape
 PAIR_FORCES = "z_pair_f"  # the SavedModel's per-bond force output (tensorpotential's tpmodel)
 
 
@@ -37,11 +38,12 @@ def can_batch(calc) -> bool:
 
 
 def label_in_batches(structures: list, indices: list[int], calc, oversize: list, *, compute_stress: bool = True,
-                     max_bonds: int = BATCH_BONDS) -> Iterator[tuple[list, list]]:
-    """Yield ``(indices, labelled Atoms)`` per forward pass over ``structures[i] for i in indices`` (in that
-    order). The first pass fixes the shape: ``max_bonds`` bonds and atom slots for its density with a margin,
-    or exactly its own size when it holds the whole job. Structures that do not fit that shape are skipped and
-    appended to ``oversize``, for the caller to evaluate one by one."""
+                     max_bonds: int = BATCH_BONDS) -> Iterator[tuple[list, list, list]]:
+    """Yield ``(indices, labelled Atoms, plausible)`` per forward pass over ``structures[i] for i in indices``
+    (in that order); ``plausible[k]``: the k-th result has finite labels and no atoms closer than
+    ``MIN_DISTANCE`` (the rest deserve the full check). The first pass fixes the shape: ``max_bonds`` bonds and
+    atom slots for its density with a margin, or its own size rounded up when it holds the whole job. Structures
+    that do not fit that shape are skipped and appended to ``oversize``, for the caller to evaluate one by one."""
     from tensorpotential import constants
 
     builder = calc.data_builders[0]
@@ -55,7 +57,7 @@ def label_in_batches(structures: list, indices: list[int], calc, oversize: list,
             oversize.append(index)
             continue
         if group and (bonds_sum + n_bonds > max_bonds or atoms_sum + n_atoms >= atom_slots):
-            shape = shape or (math.ceil(ATOM_MARGIN * atoms_sum * max_bonds / bonds_sum) + 1, max_bonds)
+            shape = shape or (slots(ATOM_MARGIN * atoms_sum * max_bonds / bonds_sum + 1, 0), max_bonds)
             yield forward(structures, group, calc, shape, compute_stress)
             group, atoms_sum, bonds_sum = [], 0, 0
             if n_atoms >= shape[0]:
@@ -64,12 +66,19 @@ def label_in_batches(structures: list, indices: list[int], calc, oversize: list,
         group.append((index, data))
         atoms_sum, bonds_sum = atoms_sum + n_atoms, bonds_sum + n_bonds
     if group:
-        yield forward(structures, group, calc, shape or (atoms_sum + 1, bonds_sum), compute_stress)
+        yield forward(structures, group, calc, shape or (slots(atoms_sum + 1, 0), slots(bonds_sum, 1)),
+                      compute_stress)
+
+
+def slots(count: float, axis: int) -> int:
+    """``count`` rounded up to a multiple of the slot step of ``axis`` (0: atoms, 1: bonds)."""
+    return SLOT_STEPS[axis] * math.ceil(count / SLOT_STEPS[axis])
 
 
 def forward(structures: list, group: list, calc, shape: tuple[int, int], compute_stress: bool):
     """One forward pass over ``group`` ((index, builder data) pairs) padded to ``shape`` (atom slots, bond
-    slots); returns the indices and the labelled structures (energy eV, forces eV/Å, stress eV/Å³)."""
+    slots); returns the indices, the labelled structures (energy eV, forces eV/Å, stress eV/Å³) and whether each
+    looks sound (see :func:`label_in_batches`)."""
     import tensorflow as tf
     from tensorpotential import constants
 
@@ -84,19 +93,24 @@ def forward(structures: list, group: list, calc, shape: tuple[int, int], compute
     energies = np.bincount(atom_owner, output[constants.PREDICT_ATOMIC_ENERGY].numpy()[:n_atoms, 0],
                            minlength=len(group))
     forces = output[constants.PREDICT_FORCES].numpy()[:n_atoms]
-    virials = structure_virials(output[PAIR_FORCES].numpy()[:n_bonds], batch[constants.BOND_VECTOR][:n_bonds],
-                                bond_owner, len(group))
-    indices, labelled, start = [], [], 0
+    bond_vectors = batch[constants.BOND_VECTOR][:n_bonds]
+    virials = structure_virials(output[PAIR_FORCES].numpy()[:n_bonds], bond_vectors, bond_owner, len(group))
+    nearest = np.full(len(group), np.inf)  # shortest bond of each structure (Å)
+    np.minimum.at(nearest, bond_owner, np.linalg.norm(bond_vectors, axis=1))
+    indices, labelled, plausible, start = [], [], [], 0
     for position, (index, _) in enumerate(group):
         atoms = structures[index]
         stress = None
         if compute_stress and atoms.pbc.all():
             stress = -virials[position][[0, 1, 2, 5, 4, 3]] / atoms.get_volume()  # as TPCalculator: ASE Voigt
-        labelled.append(with_labels(atoms, energy=float(energies[position]),
-                                    forces=forces[start:start + len(atoms)].copy(), stress=stress))
+        labels = {"energy": float(energies[position]), "forces": forces[start:start + len(atoms)].copy(),
+                  "stress": stress}
+        labelled.append(with_labels(atoms, **labels))
+        plausible.append(bool(nearest[position] >= MIN_DISTANCE
+                              and all(np.isfinite(value).all() for value in labels.values() if value is not None)))
         indices.append(index)
         start += len(atoms)
-    return indices, labelled
+    return indices, labelled, plausible
 
 
 def structure_virials(pair_forces: np.ndarray, bond_vectors: np.ndarray, owner: np.ndarray, count: int):

@@ -22,6 +22,7 @@ import yaml
 from ..common.extxyz import read_extxyz, write_extxyz
 from ..common.files import EVALUATE
 from ..common.structures import StructureError, validate_structures, with_labels
+from . import compile_cache
 from .batched import can_batch, label_in_batches
 from .relax import relax
 
@@ -35,6 +36,7 @@ def make_calculator(settings: dict):
         from .fs_calculator import FSCalculator
 
         return FSCalculator(model["fs_yaml"])
+    compile_cache.enable()  # before TensorFlow is imported: compiled shapes on disk for later jobs
     from tensorpotential.calculator import TPCalculator
 
     return TPCalculator(model["saved_model"])
@@ -90,9 +92,10 @@ def labelled(structures: list, todo: list[int], calc, settings: dict):
     rest = todo
     if batched(calc, settings):
         rest = []
-        for indices, results in label_in_batches(structures, todo, calc, rest,
-                                                 compute_stress=settings.get("compute_stress", True)):
-            yield indices, [checked(structures[i], result, settings) for i, result in zip(indices, results)]
+        for indices, results, plausible in label_in_batches(structures, todo, calc, rest,
+                                                            compute_stress=settings.get("compute_stress", True)):
+            yield indices, [result if sound else checked(structures[i], result, settings)
+                            for i, result, sound in zip(indices, results, plausible)]
     for index in sorted(rest, key=lambda i: (-len(structures[i]), i)):
         yield [index], [evaluate_one(structures[index], calc, settings)]
 

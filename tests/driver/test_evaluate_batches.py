@@ -100,7 +100,8 @@ def test_small_batches_and_oversize_structures_cover_every_structure_once(saved_
     assert can_batch(calc) and not can_batch(EMT())
     oversize = []
     passes = list(label_in_batches(cells, list(range(len(cells))), calc, oversize, max_bonds=500))
-    done = [index for indices, _ in passes for index in indices]
+    done = [index for indices, _, _ in passes for index in indices]
     assert len(passes) >= 3 and oversize and sorted(done + oversize) == list(range(len(cells)))
     assert all(len(cells[i]) >= 24 for i in oversize)  # ~18 bonds per atom at 4.5 Å: 32-atom cells have ~600
-    assert_equal_to_loop([labelled for _, group in passes for labelled in group], [loop[i] for i in done])
+    assert_equal_to_loop([labelled for _, group, _ in passes for labelled in group], [loop[i] for i in done])
+    assert all(all(plausible) for _, _, plausible in passes)
