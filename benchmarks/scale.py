@@ -232,7 +232,7 @@ def main():
     parser.add_argument("--model", help="PK/UUID of a GraceModelData with Cu and Al (default: train a tiny one)")
     parser.add_argument("--gracemaker", default="gracemaker@localhost")
     parser.add_argument("--driver", default="grace-driver@localhost")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 4, 16, 64])
     parser.add_argument("--kappa-sizes", type=int, nargs="*", default=[1, 4])
     parser.add_argument("--protocol", default="fast", choices=("fast", "balanced", "stringent"))
     args = parser.parse_args()
@@ -248,11 +248,12 @@ def main():
         for n in args.sizes:
             rows.append({**elastic_row(n, model, driver, model_dir, args.protocol), "load": loadavg()})
             print_table(f"grace.elastic.batch, protocol {args.protocol}", rows[-1:], "GPa")
-        print_table(f"grace.elastic.batch, protocol {args.protocol}: all sizes", rows, "GPa")
-        largest = rows[-1]
-        hours = largest["workchain"] / largest["n"] * PAPER_ELASTIC / 3600
-        print(f"extrapolated to the paper's {PAPER_ELASTIC} elastic tensors on this machine: {hours:.1f} h "
-              f"(from N = {largest['n']})")
+        if rows:
+            print_table(f"grace.elastic.batch, protocol {args.protocol}: all sizes", rows, "GPa")
+            largest = rows[-1]
+            hours = largest["workchain"] / largest["n"] * PAPER_ELASTIC / 3600
+            print(f"extrapolated to the paper's {PAPER_ELASTIC} elastic tensors on this machine: {hours:.1f} h "
+                  f"(from N = {largest['n']})")
         kappa_rows = []
         for n in args.kappa_sizes:
             kappa_rows.append({**kappa_row(n, model, driver, model_dir), "load": loadavg()})

@@ -12,9 +12,20 @@ from ..common.symmetry import space_group_number  # noqa: F401 (re-exported for 
 from ..data import GraceDatasetData
 
 
+def unit_cell(structure, index) -> "ase.Atoms":  # noqa: F821
+    """The ASE cell of a StructureData, or structure ``index`` (default 0) of a GraceDatasetData.
+
+    A dataset keeps float64 positions and cell exactly; AiiDA rounds a StructureData's to 14 significant digits,
+    and the κ of a symmetric cell can move by 0.2% with that rounding (its degenerate modes)."""
+    if isinstance(structure, GraceDatasetData):
+        return structure.to_ase()[index.value if index is not None else 0]
+    return structure.get_ase()
+
+
 @calcfunction
-def phono3py_displacements(structure: orm.StructureData, parameters: orm.Dict) -> dict:
-    """Displaced supercells for fc3 and fc2 (phono3py, ``is_plusminus='auto'``).
+def phono3py_displacements(structure: orm.Data, parameters: orm.Dict, index: orm.Int | None = None) -> dict:
+    """Displaced supercells for fc3 and fc2 (phono3py, ``is_plusminus='auto'``) of the unit cell ``structure``
+    (a StructureData, or structure ``index`` of a relaxation's labelled dataset: exact, see :func:`unit_cell`).
 
     ``parameters``: ``fc3_supercell``, ``fc2_supercell`` (3 ints or 3×3), ``distance`` (Å), ``symprec``.
     Returns ``supercells`` (GraceDatasetData, unlabelled, fc3 cells first, each with ``info`` ``phono3py_role``
@@ -23,7 +34,7 @@ def phono3py_displacements(structure: orm.StructureData, parameters: orm.Dict) -
     from ..driver.kappa import generate_displacements
 
     settings = parameters.get_dict()
-    text, cells = generate_displacements(structure.get_ase(), settings["fc3_supercell"], settings["fc2_supercell"],
+    text, cells = generate_displacements(unit_cell(structure, index), settings["fc3_supercell"], settings["fc2_supercell"],
                                          distance=settings["distance"], symprec=settings["symprec"])
     return {
         "supercells": GraceDatasetData(cells),
@@ -32,9 +43,10 @@ def phono3py_displacements(structure: orm.StructureData, parameters: orm.Dict) -
 
 
 @calcfunction
-def check_space_group(structure: orm.StructureData, reference: orm.Int, symprec: orm.Float) -> orm.Dict:
-    """Space group of ``structure`` (spglib at ``symprec``) against ``reference``: ``{space_group, reference,
-    symprec, kept}``."""
-    number = space_group_number(structure.get_ase(), symprec.value)
+def check_space_group(structure: orm.Data, reference: orm.Int, symprec: orm.Float, index: orm.Int | None = None
+                      ) -> orm.Dict:
+    """Space group of ``structure`` (as in :func:`phono3py_displacements`; spglib at ``symprec``) against
+    ``reference``: ``{space_group, reference, symprec, kept}``."""
+    number = space_group_number(unit_cell(structure, index), symprec.value)
     return orm.Dict({"space_group": number, "reference": reference.value, "symprec": symprec.value,
                      "kept": number == reference.value})

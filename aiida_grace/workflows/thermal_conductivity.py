@@ -176,6 +176,7 @@ class GraceThermalConductivityWorkChain(WorkChain):
     def setup(self):
         self.ctx.parameters = self.inputs.parameters.get_dict()
         self.ctx.structure = self.inputs.structure
+        self.ctx.cell = self.inputs.structure  # what symmetry and displacements read: exact after a relaxation
 
     def relax(self):
         relax = self.ctx.parameters.get("relax")
@@ -200,11 +201,12 @@ class GraceThermalConductivityWorkChain(WorkChain):
                 self.report(f"relaxation <{node.pk}> did not reach fmax within the step limit; going on with its "
                             f"last structure (as the κ_SRME protocol does)")
             self.ctx.structure = node.outputs.relaxed_structures.unitcell
+            self.ctx.cell = node.outputs.output_dataset  # float64 exact, unlike a StructureData
         self.out("relaxed_structure", self.ctx.structure)
 
         symprec = float(parameters.get("symprec", 1e-5))
         reference = parameters.get("space_group") or space_group_number(self.inputs.structure.get_ase(), symprec)
-        symmetry = check_space_group(self.ctx.structure, orm.Int(reference), orm.Float(symprec),
+        symmetry = check_space_group(self.ctx.cell, orm.Int(reference), orm.Float(symprec),
                                      metadata={"call_link_label": "space_group"})
         self.out("symmetry", symmetry)
         if not symmetry["kept"]:
@@ -217,7 +219,7 @@ class GraceThermalConductivityWorkChain(WorkChain):
         settings = {"fc3_supercell": parameters["fc3_supercell"], "fc2_supercell": parameters["fc2_supercell"],
                     "distance": float(parameters.get("distance", 0.03)),
                     "symprec": float(parameters.get("symprec", 1e-5))}
-        outputs = phono3py_displacements(self.ctx.structure, orm.Dict(settings),
+        outputs = phono3py_displacements(self.ctx.cell, orm.Dict(settings),
                                          metadata={"call_link_label": "displacements"})
         self.ctx.supercells, self.ctx.phono3py_yaml = outputs["supercells"], outputs["phono3py_yaml"]
         roles = [atoms.info["phono3py_role"] for atoms in self.ctx.supercells.to_ase()]

@@ -39,6 +39,17 @@ def validate_inputs(inputs, _):
             return f"{name}: {message}"
 
 
+def exact_cells(stage) -> dict:
+    """Material name → {structure: its relaxation job's labelled dataset, index: Int}: the relaxed cells at float64
+    precision (a StructureData keeps 14 digits; κ of a symmetric cell can move by 0.2% with that rounding)."""
+    cells, datasets = {}, getattr(stage.outputs, "job_datasets", {})
+    for job in stage.outputs.output_parameters["jobs"]:
+        if job["label"] in datasets:
+            for index, name in enumerate(sorted(job["names"])):  # the order grace.evaluate writes named structures
+                cells[name] = {"structure": datasets[job["label"]], "index": orm.Int(index)}
+    return cells
+
+
 class GraceThermalConductivityBatchWorkChain(GraceBatchStagesWorkChain):
     """Lattice thermal conductivity of many materials with a GRACE model (phono3py, Wigner transport, RTA).
 
@@ -127,6 +138,9 @@ class GraceThermalConductivityBatchWorkChain(GraceBatchStagesWorkChain):
                 self.report(f"{name}: relaxation did not reach fmax within the step limit; going on with its last "
                             f"structure (as the κ_SRME protocol does)")
             self.ctx.relaxed.update(getattr(stage.outputs, "relaxed_structures", {}))
+            exact = exact_cells(stage)
+        else:
+            exact = {name: {"structure": structure} for name, structure in self.ctx.relaxed.items()}
         self.ctx.supercells, self.ctx.phono3py_yaml = {}, {}
         for name in self.ctx.names:
             if name in self.ctx.failures:
@@ -137,7 +151,7 @@ class GraceThermalConductivityBatchWorkChain(GraceBatchStagesWorkChain):
             symprec = float(parameters.get("symprec", 1e-5))
             reference = parameters.get("space_group") or space_group_number(self.inputs.structures[name].get_ase(),
                                                                             symprec)
-            symmetry = check_space_group(structure, orm.Int(reference), orm.Float(symprec),
+            symmetry = check_space_group(reference=orm.Int(reference), symprec=orm.Float(symprec), **exact[name],
                                          metadata={"call_link_label": f"space_group_{name}"})
             self.out(f"symmetry.{name}", symmetry)
             if not symmetry["kept"]:
@@ -145,7 +159,7 @@ class GraceThermalConductivityBatchWorkChain(GraceBatchStagesWorkChain):
                 continue
             settings = {key: parameters[key] for key in ("fc3_supercell", "fc2_supercell")}
             settings.update(distance=float(parameters.get("distance", 0.03)), symprec=symprec)
-            outputs = phono3py_displacements(structure, orm.Dict(settings),
+            outputs = phono3py_displacements(parameters=orm.Dict(settings), **exact[name],
                                              metadata={"call_link_label": f"displacements_{name}"})
             self.ctx.supercells[name], self.ctx.phono3py_yaml[name] = outputs["supercells"], outputs["phono3py_yaml"]
         if not self.ctx.supercells:

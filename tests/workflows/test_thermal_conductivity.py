@@ -174,7 +174,9 @@ def test_workchain_kappa_equals_plain_phono3py(workchain_run, plain_run):
     kappa = results["kappa"]
     assert np.abs(results["relaxed_structure"].cell - plain_run["relaxed"].cell.array).max() < 1e-5
     assert kappa.get_array("kappa_TOT_ave")[0] > 0
-    np.testing.assert_allclose(kappa.get_array("kappa_TOT_ave"), plain_run["kappa_TOT_ave"], rtol=0.01)
+    # the relaxed cell reaches the displacements at float64 (the relaxation's dataset, not its 14-digit
+    # StructureData), so the WorkChain repeats the plain script's numbers: 0.1%, as issue #12 asks
+    np.testing.assert_allclose(kappa.get_array("kappa_TOT_ave"), plain_run["kappa_TOT_ave"], rtol=1e-3)
     scale = plain_run["kappa_TOT_ave"][0]
     for key in ("kappa_P_RTA", "kappa_C", "kappa_TOT_RTA"):
         np.testing.assert_allclose(kappa.get_array(key)[:, :3], plain_run[key][:, :3], rtol=0.01, atol=1e-3 * scale,
@@ -253,7 +255,9 @@ def test_forces_trace_back_to_displacements_and_model(workchain_run, trained_mod
     displaced = forces_job.inputs.dataset
     creator = displaced.creator
     assert creator.process_label == "phono3py_displacements" and creator.pk == calls["displacements"].pk
-    assert creator.inputs.structure.uuid == calls["relax"].outputs.relaxed_structures.unitcell.uuid
+    assert creator.inputs.structure.uuid == calls["relax"].outputs.output_dataset.uuid  # the exact relaxed cell
+    np.testing.assert_allclose(creator.inputs.structure.to_ase()[0].cell.array,
+                               calls["relax"].outputs.relaxed_structures.unitcell.cell, rtol=0, atol=1e-12)
     assert forces_job.inputs.model.uuid == trained_model.uuid
     assert kappa_job.inputs.forces.creator.pk == forces_job.pk
     assert kappa_job.inputs.phono3py_yaml.creator.pk == creator.pk
@@ -426,5 +430,7 @@ def test_batch_pools_the_materials_and_names_the_failure(batch_run, workchain_ru
         forces = kappa_job.inputs.forces
         assert forces.uuid == jobs["forces"][0].outputs.output_datasets[name].uuid
         displacements = jobs["forces"][0].inputs.datasets[name].creator
-        assert displacements.inputs.structure.uuid == results["relaxed_structures"][name].uuid
+        relaxed = displacements.inputs.structure.to_ase()[displacements.inputs.index.value]
+        assert displacements.inputs.structure.uuid == jobs["relax"][0].outputs.output_dataset.uuid
+        np.testing.assert_allclose(relaxed.cell.array, results["relaxed_structures"][name].cell, rtol=0, atol=1e-12)
         assert kappa_job.inputs.phono3py_yaml.creator.uuid == displacements.uuid
