@@ -45,6 +45,17 @@ def batch_inputs(code, model, parameters: dict, *, structures=None, datasets=Non
     return inputs
 
 
+def define_batch_ports(spec) -> None:
+    """The ports every batch work chain has: ``code``, ``model``, ``batching`` and ``options``."""
+    spec.input("code", valid_type=orm.AbstractCode, help="The aiida-grace driver Code (runs every job).")
+    spec.input("model", valid_type=GraceModelData, help="The GRACE model.")
+    spec.input("batching", valid_type=orm.Dict, default=lambda: orm.Dict({}),
+               validator=dict_port_validator(validate_batching, "batching settings"),
+               help="max_structures_per_job, max_atoms_per_job of every pooled job (aiida_grace.common.batching).")
+    spec.input("options", valid_type=dict, non_db=True, required=False,
+               help="metadata.options of every job (resources, max_wallclock_seconds...).")
+
+
 def validate_inputs(inputs, _):
     """Structures, datasets or one dataset (exactly one of them, not empty); the model covers their elements."""
     structures, datasets = inputs.get("structures", {}), inputs.get("datasets", {})
@@ -69,8 +80,7 @@ class GraceBatchEvaluateWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The aiida-grace driver Code.")
-        spec.input("model", valid_type=GraceModelData, help="The GRACE model.")
+        define_batch_ports(spec)
         spec.input("parameters", valid_type=orm.Dict, default=lambda: orm.Dict({}),
                    validator=dict_port_validator(validate_settings, "evaluation parameters"),
                    help="grace.evaluate parameters of every job (mode, calculator, relax settings).")
@@ -82,11 +92,6 @@ class GraceBatchEvaluateWorkChain(WorkChain):
         spec.input("dataset", valid_type=GraceDatasetData, required=False,
                    help="Or one (large) dataset: cut into parts by batching (cut_dataset), labelled part by part "
                         "and joined back in its order into output_dataset (join_parts).")
-        spec.input("batching", valid_type=orm.Dict, default=lambda: orm.Dict({}),
-                   validator=dict_port_validator(validate_batching, "batching settings"),
-                   help="max_structures_per_job, max_atoms_per_job (see aiida_grace.common.batching).")
-        spec.input("options", valid_type=dict, non_db=True, required=False,
-                   help="metadata.options of every job (resources, max_wallclock_seconds...).")
         spec.inputs.validator = validate_inputs
 
         spec.outline(cls.submit_jobs, cls.collect)
@@ -136,11 +141,9 @@ class GraceBatchEvaluateWorkChain(WorkChain):
                         kind: {name: items[name] for name in names}, "metadata": metadata}
             futures[label] = self.submit(GraceBaseEvaluateWorkChain, evaluate=evaluate,
                                          metadata={"label": label, "call_link_label": label})
-        n_structures = sum(n for n, _ in sizes.values())
-        self.report(f"{n_structures} structures in {len(items)} {kind} cut into {len(self.ctx.jobs)} job(s) "
+        self.report(f"{sum(n for n, _ in sizes.values())} structures in {len(items)} {kind} cut into {len(self.ctx.jobs)} job(s) "
                     f"(max {batching['max_structures_per_job']} structures, {batching['max_atoms_per_job']} atoms "
                     f"per job), submitted side by side")
-        self.ctx.n_structures = n_structures
         return ToContext(**futures)
 
     def collect(self):

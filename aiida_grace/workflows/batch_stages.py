@@ -3,13 +3,9 @@ taking its per-name failures."""
 
 from __future__ import annotations
 
-from aiida import orm
 from aiida.engine import WorkChain
 
-from ..calculations.validation import dict_port_validator
-from ..common.batching import validate_batching
-from ..data import GraceModelData
-from .batch_evaluate import GraceBatchEvaluateWorkChain, batch_inputs
+from .batch_evaluate import GraceBatchEvaluateWorkChain, batch_inputs, define_batch_ports
 from .utils import failure_reason
 
 __all__ = ("GraceBatchStagesWorkChain",)
@@ -26,14 +22,7 @@ class GraceBatchStagesWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="The aiida-grace driver Code (runs every job).")
-        spec.input("model", valid_type=GraceModelData, help="The GRACE model.")
-        spec.input("batching", valid_type=orm.Dict, default=lambda: orm.Dict({}),
-                   validator=dict_port_validator(validate_batching, "batching settings"),
-                   help="max_structures_per_job, max_atoms_per_job of every pooled stage "
-                        "(aiida_grace.common.batching).")
-        spec.input("options", valid_type=dict, non_db=True, required=False,
-                   help="metadata.options of every job (resources, max_wallclock_seconds...).")
+        define_batch_ports(spec)
         spec.exit_code(403, "ERROR_STAGE_FAILED", message="the {stage} stage <{pk}> failed: {message}")
 
     def _stage(self, label: str, parameters: dict, **items):
