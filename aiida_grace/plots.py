@@ -234,3 +234,27 @@ def phonons_and_kappa_of(process, path: str | Path) -> Path:
     return phonons_and_kappa(kappa.get_array("temperatures"),
                              {name: kappa.get_array(name) for name in ("kappa_P_RTA", "kappa_C")}, path,
                              bands=bands, dos=dos, title=f"{structure}{process.process_label}<{process.pk}>")
+
+
+def property_bars(table: dict, units: dict, path: str | Path, title: str = "") -> Path:
+    """Per-item bars of each quantity, the model's beside the reference's where there is one (the paper's
+    per-element panels). ``table``: quantity → {item: (model, reference or None)}; ``units``: quantity → unit."""
+    plt = _pyplot()
+    quantities = [q for q in table if table[q]]
+    figure, axes = plt.subplots(len(quantities), 1, figsize=(max(5.0, 0.55 * max(len(table[q]) for q in quantities)
+                                                                 + 2), 3.0 * len(quantities)), squeeze=False)
+    for axis, quantity in zip(axes[:, 0], quantities):
+        items = sorted(table[quantity])
+        positions = np.arange(len(items))
+        model = [table[quantity][i][0] for i in items]
+        reference = [table[quantity][i][1] for i in items]
+        has_reference = any(r is not None for r in reference)
+        width = 0.4 if has_reference else 0.6
+        axis.bar(positions - (width / 2 if has_reference else 0), model, width, label="model")
+        if has_reference:
+            axis.bar(positions + width / 2, [np.nan if r is None else r for r in reference], width, label="reference")
+            axis.legend(fontsize=8)
+        axis.set_xticks(positions, items, rotation=45 if len(items) > 6 else 0, ha="right" if len(items) > 6 else "center")
+        axis.set_ylabel(f"{quantity} ({units.get(quantity, '')})")
+        axis.axhline(0, color="black", lw=0.6)
+    return _save(figure, path, title)

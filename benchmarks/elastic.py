@@ -114,7 +114,7 @@ def main():
     n_strained = jobs["strained"]["n_structures"]
     print(f"\nfcc Cu, protocol {args.protocol} ({n_strained} strained cells), model <{model.pk}>, "
           f"grace.elastic <{node.pk}>")
-    print(f"| run | wall (s) |\n|---|---|")
+    print("| run | wall (s) |\n|---|---|")
     print(f"| grace.elastic WorkChain (2 grace.evaluate jobs) | {workchain_seconds:.1f} |")
     print(f"| plain ASE script, one fresh process | {plain_seconds:.1f} |")
     print(f"| ratio WorkChain / plain | {workchain_seconds / plain_seconds:.2f} |")
@@ -122,7 +122,7 @@ def main():
     load = sum(j["load_seconds"] for j in jobs.values())
     print(f"(inside the jobs: model load {load:.1f} s, compute {compute:.1f} s; plain script without its "
           f"subprocess start: {plain['seconds']:.1f} s)")
-    print(f"\n| GPa | WorkChain | plain script | EMT (ase) | WorkChain vs EMT |\n|---|---|---|---|---|")
+    print("\n| GPa | WorkChain | plain script | EMT (ase) | WorkChain vs EMT |\n|---|---|---|---|---|")
     for label, (i, j) in (("C11", (0, 0)), ("C12", (0, 1)), ("C44", (3, 3))):
         print(f"| {label} | {c[i, j]:.1f} | {c_plain[i, j]:.1f} | {emt[i, j]:.1f} | "
               f"{100 * (c[i, j] / emt[i, j] - 1):+.1f}% |")

@@ -3,6 +3,7 @@
     mode: static | relax
     calculator: tensorflow (SavedModel, TPCalculator) | fs_cpp (FS yaml, python-ace C++ evaluator)
     compute_stress: true                 # for fully periodic cells
+    lockstep: true                       # TensorFlow ion relaxations side by side, one padded pass per step
     relax: {optimizer: FIRE | BFGS, fmax: 0.01 eV/Å, steps: 500, cell_filter: false,
             fix_symmetry: false, symprec: 1e-5, pressure: 0.0 GPa,
             mask: null,                  # cell-filter mask, 6 Voigt flags (e.g. [1,1,1,0,0,0]: no shear)
@@ -19,6 +20,7 @@ DEFAULTS = {
     "mode": "static",
     "calculator": "tensorflow",
     "compute_stress": True,
+    "lockstep": True,
     "relax": {"optimizer": "FIRE", "fmax": 0.01, "steps": 500, "cell_filter": False, "fix_symmetry": False,
               "symprec": 1e-5, "pressure": 0.0, "mask": None, "free_second_stage": False},
 }
@@ -47,6 +49,8 @@ def validate_settings(settings: dict) -> dict:
     for key, choices in CHOICES.items():
         if merged[key] not in choices:
             raise EvaluateSettingsError(f"{key} must be one of {', '.join(choices)}, got {merged[key]!r}")
+    if not isinstance(merged["lockstep"], bool):
+        raise EvaluateSettingsError(f"lockstep must be true or false, got {merged['lockstep']!r}")
     relax = merged["relax"]
     if relax["optimizer"] not in ("FIRE", "BFGS"):
         raise EvaluateSettingsError(f"relax.optimizer must be FIRE or BFGS, got {relax['optimizer']!r}")

@@ -94,9 +94,12 @@ def _check_labels(index: int, atoms: Atoms) -> None:
 def _check_distances(index: int, atoms: Atoms, min_distance: float) -> None:
     if len(atoms) < 2:
         return
-    from ase.neighborlist import neighbor_list
+    if atoms.cell.rank == 3:  # matscipy's linked cells: ~100x faster than ase's list for a large dataset
+        from matscipy.neighbours import neighbour_list
+    else:  # matscipy needs a full cell; ase's list works without one
+        from ase.neighborlist import neighbor_list as neighbour_list
 
-    i, j, d = neighbor_list("ijd", atoms, min_distance)
+    i, j, d = neighbour_list("ijd", atoms, min_distance)
     if len(d):
         k = int(np.argmin(d))
         raise StructureError(

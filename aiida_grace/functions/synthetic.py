@@ -48,3 +48,44 @@ def emt_dataset(elements: orm.List, n_structures: orm.Int, seed: orm.Int, rattle
         raise ValueError(f"EMT has no parameters for {', '.join(sorted(unknown))}; use {', '.join(EMT_LATTICE)}")
     return GraceDatasetData(emt_structures(elements.get_list(), n_structures.value, seed.value,
                                            rattle.value, max_strain.value))
+
+
+def emt_defect_structures(element: str, seed: int, copies: int = 3, rattle: float = 0.04) -> list:
+    """EMT-labelled configurations of one fcc ``element`` for the validation workflows: bulk cells over ±8% in
+    volume (EOS), 2×2×2-cube vacancy and interstitial supercells, (100)/(110)/(111) slabs and Σ5 bicrystals,
+    each ``copies`` times, rattled by ``rattle`` Å (the perfect supercell's 2×2×2 cube among them)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from ..common.grain_boundary import bicrystal
+    from ..common.point_defects import defect_cells
+    from ..common.surface_energy import slab
+
+    rng = np.random.default_rng(seed)
+    primitive = bulk(element, "fcc", a=EMT_LATTICE[element])
+    cube = bulk(element, "fcc", a=EMT_LATTICE[element], cubic=True)
+    templates = [cube.copy() for _ in range(4)]
+    for scale, template in zip(np.linspace(0.92, 1.08, 4), templates):
+        template.set_cell(cube.cell.array * scale ** (1 / 3), scale_atoms=True)
+    templates += [cube.repeat(2)]
+    templates += defect_cells(primitive, [2, 2, 2], ["vacancy", "octahedral", "dumbbell_100"])
+    templates += [slab(primitive, miller, 6.0, 8.0) for miller in ([1, 0, 0], [1, 1, 0], [1, 1, 1])]
+    templates += [bicrystal(primitive, {"sigma": 5, "rotation_axis": [0, 0, 1], "plane": [2, 1, 0]}, 5.0)]
+    structures = []
+    for copy in range(copies):
+        for template in templates:
+            atoms = template.copy()
+            atoms.info = {}
+            atoms.positions += rng.normal(0.0, rattle * (copy + 1) / copies, size=atoms.positions.shape)
+            atoms.calc = EMT()
+            structures.append(with_labels(atoms, atoms.get_potential_energy(), atoms.get_forces(),
+                                          atoms.get_stress()))
+    return structures
+
+
+@calcfunction
+def emt_defect_dataset(element: orm.Str, seed: orm.Int, copies: orm.Int) -> GraceDatasetData:
+    """A GraceDatasetData of :func:`emt_defect_structures` (bulk, defects, slabs, boundaries of an fcc element)."""
+    if element.value not in EMT_LATTICE:
+        raise ValueError(f"EMT has no parameters for {element.value}; use {', '.join(EMT_LATTICE)}")
+    return GraceDatasetData(emt_defect_structures(element.value, seed.value, copies.value))

@@ -3,16 +3,28 @@ taking its per-name failures."""
 
 from __future__ import annotations
 
+from aiida import orm
 from aiida.engine import WorkChain
 
 from .batch_evaluate import GraceBatchEvaluateWorkChain, batch_inputs, define_batch_ports
 from .utils import failure_reason
 
-__all__ = ("GraceBatchStagesWorkChain",)
+__all__ = ("GraceBatchStagesWorkChain", "exact_cells")
 
 # exit statuses of a grace.evaluate.batch stage after which the per-name outputs are there to use
 STAGE_USABLE = (0, GraceBatchEvaluateWorkChain.exit_codes.ERROR_SOME_FAILED.status,
                 GraceBatchEvaluateWorkChain.exit_codes.ERROR_RELAXATION_NOT_CONVERGED.status)
+
+
+def exact_cells(stage) -> dict:
+    """Material name → {structure: its relaxation job's labelled dataset, index: Int}: the relaxed cells at float64
+    precision (a StructureData keeps 14 digits; κ of a symmetric cell can move by 0.2% with that rounding)."""
+    cells, datasets = {}, getattr(stage.outputs, "job_datasets", {})
+    for job in stage.outputs.output_parameters["jobs"]:
+        if job["label"] in datasets:
+            for index, name in enumerate(sorted(job["names"])):  # the order grace.evaluate writes named structures
+                cells[name] = {"structure": datasets[job["label"]], "index": orm.Int(index)}
+    return cells
 
 
 class GraceBatchStagesWorkChain(WorkChain):

@@ -8,7 +8,7 @@ from aiida.engine import ToContext
 
 from ..common.train_input import merge
 from ..functions.phono3py import check_space_group, phono3py_displacements, space_group_number
-from .batch_stages import GraceBatchStagesWorkChain
+from .batch_stages import GraceBatchStagesWorkChain, exact_cells
 from .thermal_conductivity import kappa_line, load_protocol, parameters_from_info, submit_kappa
 from .thermal_conductivity import validate_inputs as validate_one_material
 from .thermal_conductivity import validate_parameters as validate_one_parameters
@@ -37,17 +37,6 @@ def validate_inputs(inputs, _):
             {"structure": structure, "model": inputs["model"], "parameters": parameters}, None)
         if message:
             return f"{name}: {message}"
-
-
-def exact_cells(stage) -> dict:
-    """Material name → {structure: its relaxation job's labelled dataset, index: Int}: the relaxed cells at float64
-    precision (a StructureData keeps 14 digits; κ of a symmetric cell can move by 0.2% with that rounding)."""
-    cells, datasets = {}, getattr(stage.outputs, "job_datasets", {})
-    for job in stage.outputs.output_parameters["jobs"]:
-        if job["label"] in datasets:
-            for index, name in enumerate(sorted(job["names"])):  # the order grace.evaluate writes named structures
-                cells[name] = {"structure": datasets[job["label"]], "index": orm.Int(index)}
-    return cells
 
 
 class GraceThermalConductivityBatchWorkChain(GraceBatchStagesWorkChain):

@@ -1,0 +1,52 @@
+"""Settings of the validation workflows (EOS, point defects, surfaces, grain boundaries): checked against each
+property's defaults and turned into ``grace.evaluate`` relaxation parameters (pure; no aiida)."""
+
+from __future__ import annotations
+
+from .evaluate_input import EvaluateSettingsError, validate_settings
+from .train_input import merge
+
+# the paper's bulk reference relaxation: BFGS + FrechetCellFilter to 0.001 eV/Å (symmetry kept)
+BULK_RELAX = {"optimizer": "BFGS", "fmax": 1e-3, "steps": 1000, "symprec": 1e-5}
+# the paper's defect, surface and boundary relaxation: FIRE to 0.01 eV/Å, at most 500 steps
+DEFECT_RELAX = {"optimizer": "FIRE", "fmax": 0.01, "steps": 500, "cell_filter": False, "mask": None}
+
+
+class PropertySettingsError(ValueError):
+    """The settings of a validation workflow are invalid."""
+
+
+def check_settings(settings: dict, defaults: dict, what: str) -> dict:
+    """``settings`` merged over ``defaults``; unknown keys (also one level down) refused by name."""
+    for key, value in settings.items():
+        if key not in defaults:
+            raise PropertySettingsError(f"unknown {what} setting '{key}' (known: {', '.join(defaults)})")
+        if isinstance(defaults[key], dict) and isinstance(value, dict):
+            unknown = set(value) - set(defaults[key])
+            if unknown:
+                raise PropertySettingsError(f"unknown setting(s) {', '.join(sorted(unknown))} in '{key}' "
+                                            f"(known: {', '.join(defaults[key])})")
+    merged = merge(defaults, settings)
+    try:
+        bulk_parameters(merged)
+    except EvaluateSettingsError as exception:
+        raise PropertySettingsError(str(exception)) from exception
+    return merged
+
+
+def bulk_parameters(settings: dict) -> dict:
+    """``grace.evaluate`` parameters of the bulk relaxation: cell and ions, symmetry kept."""
+    return validate_settings({"mode": "relax", "calculator": settings["calculator"],
+                              "relax": {**settings["bulk_relax"], "cell_filter": True, "fix_symmetry": True}})
+
+
+def derived_parameters(settings: dict, key: str = "relax") -> dict:
+    """``grace.evaluate`` parameters of the derived cells (defects, slabs, boundaries): ``settings[key]``
+    (optimizer, fmax, steps, cell_filter, mask), no symmetry constraint; static when ``settings[key]`` is None."""
+    if settings.get(key) is None:
+        return validate_settings({"mode": "static", "calculator": settings["calculator"]})
+    try:
+        return validate_settings({"mode": "relax", "calculator": settings["calculator"],
+                                  "relax": {**settings[key], "fix_symmetry": False}})
+    except EvaluateSettingsError as exception:
+        raise PropertySettingsError(str(exception)) from exception
