@@ -17,6 +17,8 @@ DRIVER, GRACEMAKER = "grace-driver@localhost", "gracemaker@localhost"
 
 
 MODEL_HELP = "PK or UUID of a stored GraceModelData to use (default: train the EMT Cu demo model, ~3 min on 2 cores)"
+DEFECTS_MODEL_HELP = ("PK or UUID of a stored GraceModelData with Cu (default: train the EMT Cu defects model, ~5 min "
+                      "on 2 cores)")
 
 
 def example_parser(doc: str, *, model: str | None = MODEL_HELP, epochs: int = 150) -> argparse.ArgumentParser:
@@ -51,13 +53,41 @@ def emt_copper_model(gracemaker, driver, epochs: int = 150):
     return results["model"]
 
 
-def model_from_args(args):
-    """The GraceModelData named by ``--model``, or the EMT Cu demo model trained now (its PK printed)."""
+def emt_defects_model(gracemaker, driver, epochs: int = 200):
+    """The validation demo model: a tiny float64 GRACE-1L (cutoff 5 Å) trained on EMT Cu bulk cells over ±8% in
+    volume, vacancy and interstitial supercells, slabs and a Σ5 bicrystal (:func:`emt_defect_dataset`)."""
+    from .calculations.train import GraceTrainCalculation
+    from .functions import split_dataset
+    from .functions.synthetic import emt_defect_dataset
+
+    split = split_dataset(emt_defect_dataset(orm.Str("Cu"), orm.Int(7), orm.Int(3)), orm.Float(0.15), orm.Int(0))
+    parameters = training_parameters(epochs, cutoff=5.0, learning_rate=0.01)
+    results, node = run_get_node(GraceTrainCalculation, code=gracemaker, driver_code=driver, dataset=split["train"],
+                                 test_dataset=split["test"], parameters=orm.Dict(parameters))
+    if not node.is_finished_ok:
+        raise SystemExit(f"training <{node.pk}> failed: {node.exit_status} {node.exit_message}")
+    results["model"].label = "GRACE-1L tiny, EMT Cu defects"
+    return results["model"]
+
+
+def model_from_args(args, train=emt_copper_model, what: str = "EMT Cu demo model"):
+    """The GraceModelData named by ``--model``, or ``what`` trained now by ``train`` (its PK printed)."""
     if args.model:
         return orm.load_node(args.model)
-    model = emt_copper_model(orm.load_code(args.gracemaker), orm.load_code(args.code), args.epochs)
-    print(f"trained the EMT Cu demo model <{model.pk}>: pass --model {model.pk} to the other examples to reuse it")
+    model = train(orm.load_code(args.gracemaker), orm.load_code(args.code), args.epochs)
+    print(f"trained the {what} <{model.pk}>: pass --model {model.pk} to the other examples to reuse it")
     return model
+
+
+def run_validation(builder, label: str):
+    """Run a validation workflow's ``builder``; its results and node, or exit saying why it failed."""
+    results, node = run_get_node(builder)
+    if not node.is_finished_ok:
+        raise SystemExit(f"{label} <{node.pk}> failed: {node.exit_status} {node.exit_message}")
+    with open(f"{label.replace('.', '_')}_{node.pk}.png", "wb") as handle:
+        handle.write(results["plot"].get_content(mode="rb"))
+    print(f"\n{label} <{node.pk}>, model <{node.inputs.model.pk}>; plot: {handle.name}")
+    return results, node
 
 
 def how_to_look(process, plot: str | None = None) -> str:
@@ -69,3 +99,37 @@ def how_to_look(process, plot: str | None = None) -> str:
         lines.append(f"Its plot:           aiida-grace plot {plot} {process.pk}")
     lines.append(f"Provenance graph:   verdi node graph generate -f png -O graph_{process.pk}.png {process.pk}")
     return "\n".join(lines)
+
+
+def emt_relaxed(atoms, relax: dict | None = None, cell: bool = False):
+    """``atoms`` relaxed with EMT: the cell and ions with symmetry kept (``cell``), or the ions (and the cell
+    along ``relax['mask']`` when ``relax['cell_filter']``) with ``relax``'s optimizer, fmax and steps."""
+    from ase.calculators.emt import EMT
+
+    from .driver.relax import relax_stage
+
+    atoms = atoms.copy()
+    atoms.calc = EMT()
+    settings = {"optimizer": "BFGS", "fmax": 1e-4, "steps": 1000, "cell_filter": True} if cell else dict(relax)
+    relax_stage(atoms, settings, fix_symmetry=cell)
+    return atoms
+
+
+def copper_validation(doc: str, workflow, label: str, emt_values, reference_columns):
+    """The flow of the Cu validation examples: options, model, EMT's own values of the protocol's cells
+    (``emt_values(copper, settings, cutoff)``), a reference table of them (``reference_columns(emt)``: quantity →
+    {item: value}), the workflow run against it. Returns (results, node, emt)."""
+    from ase.build import bulk
+
+    parser = example_parser(doc, model=DEFECTS_MODEL_HELP, epochs=200)
+    parser.add_argument("--protocol", default="fast", choices=("fast", "balanced", "stringent"))
+    args = parser.parse_args()
+    model = model_from_args(args, emt_defects_model, "EMT Cu defects model")
+    copper = bulk("Cu", "fcc", a=3.6)
+    emt = emt_values(copper, workflow.load_protocol(args.protocol), model.cutoff)
+    reference = {"source": "EMT, relaxed directly with ase", "units": dict(workflow.QUANTITIES),
+                 **reference_columns(emt)}
+    builder = workflow.get_builder_from_protocol(orm.load_code(args.code), model, {"Cu": copper},
+                                                 protocol=args.protocol, reference=reference)
+    results, node = run_validation(builder, label)
+    return results, node, emt

@@ -100,6 +100,23 @@ def emt_teacher(grace_codes):
     return results["model"]
 
 
+@pytest.fixture(scope="session")
+def emt_defects_model(grace_codes):
+    """A tiny float64 GRACE-1L (cutoff 5 Å) trained on EMT Cu bulk, defect, slab and boundary cells (once per
+    session): physical enough for the validation workflows to be compared with EMT's own values."""
+    from aiida_grace.functions.dataset import split_dataset
+    from aiida_grace.functions.synthetic import emt_defect_dataset
+
+    data = emt_defect_dataset(orm.Str("Cu"), orm.Int(7), orm.Int(3))
+    split = split_dataset(data, orm.Float(0.15), orm.Int(0))
+    parameters = training_parameters(DEFECTS_EPOCHS, cutoff=5.0, learning_rate=0.01)
+    results, _ = run_training(grace_codes, split["train"], split["test"], parameters)
+    return results["model"]
+
+
+DEFECTS_EPOCHS = 250
+
+
 # -- a file-level stand-in of a model folder (the layout gracemaker writes), for fast unit tests of
 # -- validation, prepare_for_submission and import; real trained models are used end to end.
 def write_fake_model(root, elements=("Al", "Cu"), cutoff=5.0, with_checkpoint=True, architecture="1L"):

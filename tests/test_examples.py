@@ -133,3 +133,77 @@ def test_distill_example_prints_errors_per_group(grace_codes, emt_teacher, monke
     assert all(0 < error < 1e4 for error in extended[2:] + downstream[2:])
     node = orm.load_node(int(re.search(r"verdi process show (\d+)", out).group(1)))
     assert node.process_type == "aiida.workflows:grace.distill" and node.is_finished_ok
+
+
+def validation_example(name: str, codes, model, monkeypatch, capsys, tmp_path, label: str, *extra):
+    """Run a validation example with ``model``; its output, its process (finished ok) and its plot checked
+    against the stored PNG and the ``aiida-grace plot validation`` verb."""
+    out = run_example(name, ["--code", codes["driver"].full_label, "--model", str(model.pk), *extra],
+                      monkeypatch, capsys, tmp_path)
+    node = process_of(out, label)
+    assert node.is_finished_ok and node.inputs.model.pk == model.pk, node.exit_message
+    path = tmp_path / f"{label.replace('.', '_')}_{node.pk}.png"
+    assert path.read_bytes() == node.outputs.plot.get_content(mode="rb") and min(png_size(path)) > 300
+    assert "aiida-grace plot validation" in out and f"verdi process report {node.pk}" in out
+    assert plot_verb("validation", node.pk, "-o", tmp_path / "verb.png").strip().endswith("verb.png")
+    assert min(png_size(tmp_path / "verb.png")) > 300
+    return out, node
+
+
+def example_rows(out: str, first: str) -> dict:
+    """First column → the numbers of the rows whose first column starts with ``first``."""
+    return {line.split()[0]: [float(x.rstrip("%")) for x in line.split()[1:]]
+            for line in out.splitlines() if line.startswith(first)}
+
+
+@pytest.mark.slow
+def test_eos_example_prints_v0_b0_and_the_delta_gauge(grace_codes, emt_defects_model, monkeypatch, capsys, tmp_path):
+    out, node = validation_example("eos.py", grace_codes, emt_defects_model, monkeypatch, capsys, tmp_path,
+                                   "grace.eos", "--protocol", "fast")
+    fit, scores = node.outputs.output_parameters["Cu"], node.outputs.scores
+    v0, emt_v0, wien2k_v0, b0, emt_b0, wien2k_b0, bp, delta = example_rows(out, "Cu ")["Cu"]
+    assert (v0, b0, delta) == (round(fit["V0"], 3), round(fit["B0"], 1), round(scores["delta"]["Cu"], 1))
+    assert (wien2k_v0, wien2k_b0) == (11.951, 141.3)
+    assert emt_v0 == pytest.approx(11.57, abs=0.02) and emt_b0 == pytest.approx(134.4, abs=1.0)  # EMT's own Cu
+    assert f"Δ-gauge against WIEN2k (mean over 1 elements): {scores['delta_mean']:.1f} meV/atom" in out
+
+
+@pytest.mark.slow
+def test_point_defects_example_prints_formation_energies_against_emt(grace_codes, emt_defects_model, monkeypatch,
+                                                                    capsys, tmp_path):
+    out, node = validation_example("point_defects.py", grace_codes, emt_defects_model, monkeypatch, capsys,
+                                   tmp_path, "grace.point_defects")
+    energies = node.outputs.output_parameters["Cu"]["formation_energies"]
+    rows = example_rows(out, ("vacancy", "dumbbell"))
+    assert set(rows) == set(energies) == {"vacancy", "dumbbell_100", "dumbbell_110"}
+    for defect, (grace, emt, _) in rows.items():
+        assert grace == round(energies[defect], 3) and 0.5 < emt < 6.0
+    assert node.inputs.reference["vacancy"]["Cu"] == pytest.approx(rows["vacancy"][1], abs=5e-4)
+
+
+@pytest.mark.slow
+def test_surface_energy_example_prints_gamma_against_emt(grace_codes, emt_defects_model, monkeypatch, capsys,
+                                                         tmp_path):
+    out, node = validation_example("surface_energy.py", grace_codes, emt_defects_model, monkeypatch, capsys,
+                                   tmp_path, "grace.surface_energy")
+    surfaces = node.outputs.output_parameters["Cu"]["surfaces"]
+    rows = example_rows(out, "(1")
+    assert set(rows) == {"(100)", "(110)", "(111)"}
+    for key, (atoms, gamma, joules, emt, _) in rows.items():
+        stored = surfaces[key.strip("()")]
+        assert (atoms, gamma, joules) == (stored["n_atoms"], round(stored["meV_per_A2"], 1),
+                                          round(stored["J_per_m2"], 3))
+        assert 50 < emt < 90  # EMT Cu: 65-77 meV/Å²
+
+
+@pytest.mark.slow
+def test_grain_boundary_example_prints_gamma_against_emt(grace_codes, emt_defects_model, monkeypatch, capsys,
+                                                         tmp_path):
+    out, node = validation_example("grain_boundary.py", grace_codes, emt_defects_model, monkeypatch, capsys,
+                                   tmp_path, "grace.grain_boundary")
+    boundaries = node.outputs.output_parameters["Cu"]["boundaries"]
+    rows = example_rows(out, "S5_")
+    assert set(rows) == set(boundaries) == {"S5_001_310", "S5_001_210"}
+    for key, (atoms, gamma, _, emt, _) in rows.items():
+        assert (atoms, gamma) == (boundaries[key]["n_atoms"], round(boundaries[key]["meV_per_A2"], 1))
+        assert 30 < emt < 90  # EMT Cu Σ5: 60-66 meV/Å², relaxed along the normal

@@ -89,3 +89,18 @@ def plot_kappa(identifier, output):
 
     job = process_with(identifier, "kappa", "a grace.thermal_conductivity run or grace.kappa job")
     click.echo(plots.phonons_and_kappa_of(job, output))
+
+
+@verb("validation", "validation.png")
+def plot_validation(identifier, output):
+    """Per-item bars of a grace.eos, grace.point_defects, grace.surface_energy or grace.grain_boundary run,
+    beside its reference values (redrawn from the stored results)."""
+    from .. import plots
+    from ..functions.validation import bars_table
+
+    job = process_with(identifier, "output_parameters", "a validation workflow (grace.eos, grace.point_defects...)")
+    results = dict(job.outputs.output_parameters) if not hasattr(job.outputs.output_parameters, "get_dict") else {}
+    if not results or not all("values" in node.get_dict() for node in results.values()):
+        raise click.ClickException(f"process {job.pk} is not a validation workflow")
+    table, units = bars_table(results, job.inputs.reference.get_dict() if "reference" in job.inputs else {})
+    click.echo(plots.property_bars(table, units, output, title=f"{job.process_label}<{job.pk}>"))

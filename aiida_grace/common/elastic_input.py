@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .elastic import ElasticFitError, strain_set
 from .evaluate_input import EvaluateSettingsError, validate_settings
+from .property_input import check_known_keys
 from .train_input import merge
 
 DEFAULTS = {
@@ -27,14 +28,7 @@ class ElasticSettingsError(ValueError):
 
 def validate_elastic_settings(settings: dict) -> dict:
     """Check ``settings`` and return them merged over :data:`DEFAULTS`; raise ElasticSettingsError."""
-    for key, value in settings.items():
-        if key not in DEFAULTS:
-            raise ElasticSettingsError(f"unknown elastic setting '{key}' (known: {', '.join(DEFAULTS)})")
-        if isinstance(DEFAULTS[key], dict):
-            unknown = set(value) - set(DEFAULTS[key])
-            if unknown:
-                raise ElasticSettingsError(f"unknown setting(s) {', '.join(sorted(unknown))} in '{key}' "
-                                           f"(known: {', '.join(DEFAULTS[key])})")
+    check_known_keys(settings, DEFAULTS, "elastic", ElasticSettingsError)
     merged = merge(DEFAULTS, settings)
     try:
         strain_set(merged["strains"]["normal"], merged["strains"]["shear"])

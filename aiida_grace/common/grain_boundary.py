@@ -27,8 +27,10 @@ DEFAULTS = {
     "boundaries": [{"sigma": 5, "rotation_axis": [0, 0, 1], "plane": [3, 1, 0]},
                    {"sigma": 5, "rotation_axis": [0, 0, 1], "plane": [2, 1, 0]}],
     "min_grain_thickness": 10.0,  # Å per grain, along the boundary normal
-    # the paper's boundary relaxation: FIRE + FrechetCellFilter, 0.01 eV/Å, 500 steps
-    "relax": {**DEFECT_RELAX, "cell_filter": True},
+    # the paper's boundary relaxation: FIRE + FrechetCellFilter, 0.01 eV/Å, 500 steps; the cell relaxes along the
+    # boundary normal only (mask): free in-plane and shear strains let a thin bicrystal shear into a single crystal
+    # (EMT Cu Σ5(210), 72 atoms: γ 93 → −0.6 meV/Å² with a free cell, 66 meV/Å² with the normal free)
+    "relax": {**DEFECT_RELAX, "cell_filter": True, "mask": [0, 0, 1, 0, 0, 0]},
 }
 
 

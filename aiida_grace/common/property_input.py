@@ -16,16 +16,21 @@ class PropertySettingsError(ValueError):
     """The settings of a validation workflow are invalid."""
 
 
-def check_settings(settings: dict, defaults: dict, what: str) -> dict:
-    """``settings`` merged over ``defaults``; unknown keys (also one level down) refused by name."""
+def check_known_keys(settings: dict, defaults: dict, what: str, error=PropertySettingsError) -> None:
+    """Raise ``error`` naming a key of ``settings`` (or one level down) that ``defaults`` does not have."""
     for key, value in settings.items():
         if key not in defaults:
-            raise PropertySettingsError(f"unknown {what} setting '{key}' (known: {', '.join(defaults)})")
+            raise error(f"unknown {what} setting '{key}' (known: {', '.join(defaults)})")
         if isinstance(defaults[key], dict) and isinstance(value, dict):
             unknown = set(value) - set(defaults[key])
             if unknown:
-                raise PropertySettingsError(f"unknown setting(s) {', '.join(sorted(unknown))} in '{key}' "
-                                            f"(known: {', '.join(defaults[key])})")
+                raise error(f"unknown setting(s) {', '.join(sorted(unknown))} in '{key}' "
+                            f"(known: {', '.join(defaults[key])})")
+
+
+def check_settings(settings: dict, defaults: dict, what: str) -> dict:
+    """``settings`` merged over ``defaults``; unknown keys (also one level down) refused by name."""
+    check_known_keys(settings, defaults, what)
     merged = merge(defaults, settings)
     try:
         bulk_parameters(merged)

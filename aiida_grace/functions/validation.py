@@ -38,6 +38,13 @@ def predicted_values(results: dict) -> tuple[dict, dict]:
     return values, units
 
 
+def bars_table(results: dict, reference: dict) -> tuple[dict, dict]:
+    """quantity → {item: (model, reference or None)} and quantity → unit, for :func:`aiida_grace.plots.property_bars`."""
+    values, units = predicted_values(results)
+    return ({q: {item: (value, reference.get(q, {}).get(item)) for item, value in column.items()}
+             for q, column in values.items()}, units)
+
+
 def scores_of(reference: orm.Dict, failed: orm.List | None, results: dict) -> dict:
     """SRME/MAE per quantity (see :mod:`aiida_grace.common.validation_scores`), the reference's source, and the
     failed names counted apart (the paper scores what every model computed)."""
@@ -60,10 +67,7 @@ def property_plot(title: orm.Str, reference: orm.Dict | None = None, **results: 
     """Per-item bars of every quantity the results hold, beside the reference's values when given (PNG)."""
     from ..plots import property_bars
 
-    values, units = predicted_values(results)
-    ref = reference.get_dict() if reference is not None else {}
-    table = {q: {item: (value, ref.get(q, {}).get(item)) for item, value in column.items()}
-             for q, column in values.items()}
+    table, units = bars_table(results, reference.get_dict() if reference is not None else {})
     with tempfile.TemporaryDirectory() as folder:
         path = property_bars(table, units, Path(folder) / "validation.png", title.value)
         return orm.SinglefileData(io.BytesIO(path.read_bytes()), filename="validation.png")
