@@ -253,7 +253,7 @@ def property_bars(table: dict, units: dict, path: str | Path, title: str = "") -
         axis.bar(positions - (width / 2 if has_reference else 0), model, width, label="model")
         if has_reference:
             axis.bar(positions + width / 2, [np.nan if r is None else r for r in reference], width, label="reference")
-            axis.legend(fontsize=8)
+            axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         axis.set_xticks(positions, items, rotation=45 if len(items) > 6 else 0, ha="right" if len(items) > 6 else "center")
         axis.set_ylabel(f"{quantity} ({units.get(quantity, '')})")
         axis.axhline(0, color="black", lw=0.6)

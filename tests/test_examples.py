@@ -174,7 +174,7 @@ def test_point_defects_example_prints_formation_energies_against_emt(grace_codes
     out, node = validation_example("point_defects.py", grace_codes, emt_defects_model, monkeypatch, capsys,
                                    tmp_path, "grace.point_defects")
     energies = node.outputs.output_parameters["Cu"]["formation_energies"]
-    rows = example_rows(out, ("vacancy", "dumbbell"))
+    rows = example_rows(out, ("vacancy ", "dumbbell_"))
     assert set(rows) == set(energies) == {"vacancy", "dumbbell_100", "dumbbell_110"}
     for defect, (grace, emt, _) in rows.items():
         assert grace == round(energies[defect], 3) and 0.5 < emt < 6.0
