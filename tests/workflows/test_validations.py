@@ -177,8 +177,8 @@ def test_grain_boundary_energy_matches_plain_ase(runs, emt_defects_model, tmp_pa
 
 @pytest.mark.slow
 def test_the_emt_trained_model_reproduces_emt_s_own_values(runs):
-    """Vacancy formation energy, surface energies and the EOS of EMT Cu within 10%: the quantities are the
-    physical ones (right references, areas and signs)."""
+    """Vacancy formation energy, surface and boundary energies and the EOS of EMT Cu within 10%: the quantities
+    are the physical ones (right references, areas and signs)."""
     primitive = bulk("Cu", "fcc", a=3.6)
     emt_defects = direct_defects(primitive, EMT(), bulk_fmax=1e-4)
     emt_surfaces = direct_surfaces(primitive, EMT(), 5.0)
@@ -187,6 +187,8 @@ def test_the_emt_trained_model_reproduces_emt_s_own_values(runs):
     surfaces = runs["surfaces"][0]["output_parameters"]["Cu"]["surfaces"]
     for key, gamma in emt_surfaces.items():
         assert surfaces[key]["meV_per_A2"] == pytest.approx(gamma, rel=0.10), key
+    boundary = runs["boundaries"][0]["output_parameters"]["Cu"]["boundaries"]["S5_001_210"]
+    assert boundary["meV_per_A2"] == pytest.approx(direct_boundary(primitive, EMT(), 5.0), rel=0.10)
     emt_bulk = relaxed_bulk(primitive, EMT(), 1e-4)
     cells = [emt_bulk.copy() for _ in range(7)]
     for cell, scale in zip(cells, np.linspace(0.94, 1.06, 7)):
