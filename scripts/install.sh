@@ -14,10 +14,16 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
     exit 0
 fi
 
-if ! command -v dot >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "[install] graphviz (for provenance graphs)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
-        || echo "[install] warning: graphviz not installed; 'verdi node graph generate' will not draw PNGs"
+# Debian packages, when root: graphviz draws provenance graphs (verdi node graph, aiida-grace report); chromium and
+# its driver let the test suite open a report in a real headless browser (the test is skipped, with the reason,
+# without them)
+missing=()
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || missing+=(chromium chromium-driver)
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[install] ${missing[*]} (Debian packages)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+        || echo "[install] warning: ${missing[*]} not installed; graphs will not be drawn / the browser test skipped"
 fi
 
 # pip as usual, less the noise of unused local index paths some machines configure

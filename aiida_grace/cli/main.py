@@ -7,6 +7,7 @@ import click
 from .dataset import dataset
 from .model import model
 from .plot import plot
+from .report import report
 from .results import results
 from .setup import setup
 
@@ -20,5 +21,5 @@ def cli():
     """
 
 
-for command in (setup, model, dataset, results, plot):
+for command in (setup, model, dataset, results, plot, report):
     cli.add_command(command)
