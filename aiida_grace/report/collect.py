@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from .graph import details, provenance
+from .graph import GROUP_MIN, details, provenance
 
 MAX_HEADLINE = 40  # headline numbers shown at most
 
@@ -21,6 +21,9 @@ def _scalars(content: dict, prefix: str = "") -> list[list]:
         elif isinstance(value, bool) or isinstance(value, (int, float)) or (isinstance(value, str)
                                                                             and len(value) < 80):
             rows.append([f"{prefix}{key}", round(value, 6) if isinstance(value, float) else value])
+        elif isinstance(value, list) and 0 < len(value) <= 8 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            rows.append([f"{prefix}{key}", ", ".join(f"{v:.6g}" for v in value)])  # κ(T) at a few T
     return rows
 
 
@@ -75,12 +78,12 @@ def plots(outputs: dict) -> list[dict]:
     return shown
 
 
-def collect_process(process) -> dict:
-    """Everything the report of ``process`` shows."""
+def collect_process(process, group_min: int = GROUP_MIN) -> dict:
+    """Everything the report of ``process`` shows (groups of ``group_min`` or more in its graph)."""
     outputs = outputs_by_label(process)
     return {"kind": "process", "title": f"{process.process_label}<{process.pk}>", "node": details(process),
             "headline": headline(outputs), "table": per_item_table(outputs), "plots": plots(outputs),
-            "graph": provenance(process)}
+            "graph": provenance(process, group_min)}
 
 
 def collect_model(model) -> dict:

@@ -79,7 +79,7 @@ def _short(content: dict, limit: int = 40) -> dict:
     return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in list(flat.items())[:limit]}
 
 
-def provenance(process) -> dict:
+def provenance(process, group_min: int = GROUP_MIN) -> dict:
     """The provenance of ``process``: every process it called (at any depth) with their inputs and outputs,
     and one level up from the data it was given (who created it). Returns ``nodes`` (pk → details), ``links``
     ([source pk, target pk, label, kind]) and ``groups`` (group id → {label, members})."""
@@ -112,13 +112,13 @@ def provenance(process) -> dict:
         if creator is not None and creator.pk not in inside:
             add(creator)
             links.add((creator.pk, link.node.pk, "created", "create"))
-    return {"nodes": nodes, "links": sorted(links), "groups": groups_of(nodes, sorted(links))}
+    return {"nodes": nodes, "links": sorted(links), "groups": groups_of(nodes, sorted(links), group_min)}
 
 
-def groups_of(nodes: dict, links: list) -> dict:
+def groups_of(nodes: dict, links: list, group_min: int = GROUP_MIN) -> dict:
     """Groups that a large batch collapses into, each member in one group only: the children of one kind called
-    by one work chain (``GROUP_MIN`` or more) with the data they created, then the data that one process takes
-    or gives in one namespace (``structures.*``, ``elastic_tensors.*``...), ``GROUP_MIN`` or more.
+    by one work chain (``group_min`` or more) with the data they created, then the data that one process takes
+    or gives in one namespace (``structures.*``, ``elastic_tensors.*``...), ``group_min`` or more.
     Group id → {label, members (pks)}."""
     called, created, namespaces = defaultdict(list), defaultdict(list), defaultdict(list)
     for source, target, label, kind in links:
@@ -132,13 +132,16 @@ def groups_of(nodes: dict, links: list) -> dict:
             namespaces[(process, direction, label.split("__")[0])].append(data)
     groups, taken = {}, set()
     for (parent, label), children in sorted(called.items()):
-        if len(children) >= GROUP_MIN:
+        if len(children) >= group_min:
             members = {pk for child in children for pk in (child, *created[child])} - taken
             groups[f"g{len(groups)}"] = {"label": f"{len(children)} × {label}", "members": sorted(members)}
             taken |= members
+    # data given through a plain port of a process left visible (a model, a code, shared parameters) stays visible
+    plain = {data for source, target, label, kind in links if kind != "call" and "__" not in label
+             for data, process in [(source, target) if kind == "input" else (target, source)] if process not in taken}
     for (process, direction, namespace), data in sorted(namespaces.items()):
-        members = set(data) - taken
-        if len(members) >= GROUP_MIN:
+        members = set(data) - taken - plain
+        if len(members) >= group_min:
             word = "inputs" if direction == "in" else "outputs"
             groups[f"g{len(groups)}"] = {"label": f"{len(members)} {namespace}.* ({word} of <{process}>)",
                                          "members": sorted(members)}

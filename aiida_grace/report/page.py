@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from .collect import collect_model, collect_process
-from .graph import dot_source, svg
+from .graph import GROUP_MIN, dot_source, svg
 
 CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:0;color:#222}
@@ -32,8 +32,11 @@ const DATA = JSON.parse(document.getElementById('report-data').textContent);
 const NODES = DATA.graph.nodes, LINKS = DATA.graph.links, GROUPS = DATA.graph.groups;
 function el(tag, attrs, text){const e=document.createElement(tag);for(const k in attrs||{})e.setAttribute(k,attrs[k]);
   if(text!==undefined)e.textContent=text;return e;}
+function zoom(mode){const holder=document.getElementById('graph');holder.dataset.zoom=mode;const s=holder.querySelector('svg');
+  if(!s)return; s.style.width=mode==='fit'?'100%':''; s.style.height=mode==='fit'?'auto':'';
+  document.getElementById('zoom').textContent=mode==='fit'?'zoom 1:1':'fit to width';}
 function showGraph(which){const holder=document.getElementById('graph');
-  holder.innerHTML=document.getElementById('svg-'+which).innerHTML;holder.dataset.view=which;
+  holder.innerHTML=document.getElementById('svg-'+which).innerHTML;holder.dataset.view=which;zoom(holder.dataset.zoom||'fit');
   document.getElementById('toggle').textContent= which==='collapsed'?'expand all groups':'collapse groups';
   holder.querySelectorAll('g.node').forEach(g=>g.addEventListener('click',()=>select(g.id)));}
 function nodeLabel(pk){const n=NODES[pk];return (n.process||n.type)+'<'+pk+'>'+(n.label?' '+n.label:'');}
@@ -62,6 +65,8 @@ function sortTable(col){const table=document.getElementById('items');const rows=
     return dir*((isNaN(nx)||isNaN(ny))?x.localeCompare(y):nx-ny);});rows.forEach(r=>table.tBodies[0].appendChild(r));}
 function filterTable(text){document.querySelectorAll('#items tbody tr').forEach(r=>
   r.classList.toggle('hidden',!r.textContent.toLowerCase().includes(text.toLowerCase())));}
+document.getElementById('zoom').addEventListener('click',()=>zoom(
+  document.getElementById('graph').dataset.zoom==='fit'?'1:1':'fit'));
 document.getElementById('toggle').addEventListener('click',()=>showGraph(
   document.getElementById('graph').dataset.view==='collapsed'?'expanded':'collapsed'));
 const f=document.getElementById('filter'); if(f)f.addEventListener('input',e=>filterTable(e.target.value));
@@ -91,7 +96,7 @@ def render(data: dict) -> str:
     parts = [f"<header><h1>{html.escape(data['title'])}</h1><div class='meta'>{meta}</div></header><main>",
              "<div id='left'><h2>Results</h2>",
              _table(["quantity", "value", "unit"], data["headline"], "headline") if data["headline"]
-             else "<p>No scalar results.</p>"]
+             else "<p>No scalar outputs at the top level (see the per-structure table).</p>"]
     if data.get("trained_on") is not None:
         trained = ", ".join(f"{d['type']}<{d['pk']}> ({d.get('n_structures', '?')} structures)"
                             for d in data["trained_on"]) or "not known (imported)"
@@ -106,7 +111,7 @@ def render(data: dict) -> str:
     for plot in data["plots"]:
         parts.append(f"<h2>{html.escape(plot['name'])} &lt;{plot['pk']}&gt;</h2><div class='plot'>"
                      f"<img alt='{html.escape(plot['name'])}' src='data:image/png;base64,{plot['png']}'></div>")
-    parts += ["</div><div id='right'><h2>Provenance</h2><div class='controls'><button id='toggle'></button> "
+    parts += ["</div><div id='right'><h2>Provenance</h2><div class='controls'><button id='toggle'></button> <button id='zoom'></button> "
               "click a node for its details and links; follow a link with its button</div>",
               "<div id='graph'></div><h2>Details</h2><div id='details'></div></div></main>",
               f"<template id='svg-collapsed'>{collapsed}</template><template id='svg-expanded'>{expanded}</template>"]
@@ -119,8 +124,9 @@ def render(data: dict) -> str:
             + "</body></html>")
 
 
-def write_report(node, folder: str | Path) -> Path:
-    """Write ``report_<PK>.html`` of a process or a GraceModelData into ``folder``; its path."""
+def write_report(node, folder: str | Path, group_min: int = GROUP_MIN) -> Path:
+    """Write ``report_<PK>.html`` of a process or a GraceModelData into ``folder``; its path. In the graph,
+    ``group_min`` or more nodes of one kind under one process collapse into a group."""
     from aiida import orm
 
     from ..data import GraceModelData
@@ -128,7 +134,7 @@ def write_report(node, folder: str | Path) -> Path:
     if isinstance(node, GraceModelData):
         data = collect_model(node)
     elif isinstance(node, orm.ProcessNode):
-        data = collect_process(node)
+        data = collect_process(node, group_min)
     else:
         raise TypeError(f"node {node.pk} is a {type(node).__name__}: a report is of a process or a GraceModelData")
     folder = Path(folder)
