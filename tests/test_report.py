@@ -144,3 +144,10 @@ def test_model_report_lists_its_training_and_its_uses(browser, trained_model, el
     assert f"GraceElasticBatchWorkChain<{elastic_batch.pk}>" in processes
     click_node(driver, f"n{trained_model.creator.pk}")
     assert detail(driver, "process") == "GraceTrainCalculation"
+
+
+def test_a_fine_tuned_model_s_page_names_its_parent_and_its_data(finetuned_frozen, trained_model, tmp_path):
+    results, job = finetuned_frozen
+    text = write_report(results["model"], tmp_path).read_text()
+    assert f"parent models: GraceModelData&lt;{trained_model.pk}&gt;" in text
+    assert f"GraceDatasetData&lt;{job.inputs.dataset.pk}&gt; ({job.inputs.dataset.n_structures} structures)" in text
