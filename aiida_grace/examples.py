@@ -38,36 +38,37 @@ def example_parser(doc: str, *, model: str | None = MODEL_HELP, epochs: int = 15
 def emt_copper_model(gracemaker, driver, epochs: int = 150):
     """The demo model: a tiny float64 GRACE-1L (cutoff 5 Å) trained on EMT-labelled fcc Cu cells of 4 and 8
     atoms, strained by up to 3% and rattled by 0.03 Å, plus gently strained ones for the elastic regime."""
-    from .calculations.train import GraceTrainCalculation
-    from .functions import emt_dataset, merge_datasets, split_dataset
+    from .functions import emt_dataset, merge_datasets
 
     wide = emt_dataset(orm.List(["Cu"]), orm.Int(48), orm.Int(21), orm.Float(0.03), orm.Float(0.03))
     near = emt_dataset(orm.List(["Cu"]), orm.Int(24), orm.Int(22), orm.Float(0.01), orm.Float(0.01))
-    split = split_dataset(merge_datasets(wide=wide, near=near), orm.Float(0.15), orm.Int(0))
-    parameters = training_parameters(epochs, cutoff=5.0, stress_weight=10.0, learning_rate=0.01)
+    return train_demo(gracemaker, driver, merge_datasets(wide=wide, near=near), epochs, "GRACE-1L tiny, EMT Cu",
+                      stress_weight=10.0)
+
+
+def train_demo(gracemaker, driver, dataset, epochs: int, label: str, **parameters):
+    """A tiny float64 GRACE-1L (cutoff 5 Å, learning rate 0.01) trained on 85% of ``dataset`` (the rest its
+    test set) with ``grace.train``; labelled ``label``. Exits with the reason when the training fails."""
+    from .calculations.train import GraceTrainCalculation
+    from .functions import split_dataset
+
+    split = split_dataset(dataset, orm.Float(0.15), orm.Int(0))
+    settings = training_parameters(epochs, cutoff=5.0, learning_rate=0.01, **parameters)
     results, node = run_get_node(GraceTrainCalculation, code=gracemaker, driver_code=driver, dataset=split["train"],
-                                 test_dataset=split["test"], parameters=orm.Dict(parameters))
+                                 test_dataset=split["test"], parameters=orm.Dict(settings))
     if not node.is_finished_ok:
         raise SystemExit(f"training <{node.pk}> failed: {node.exit_status} {node.exit_message}")
-    results["model"].label = "GRACE-1L tiny, EMT Cu"
+    results["model"].label = label
     return results["model"]
 
 
 def emt_defects_model(gracemaker, driver, epochs: int = 200):
     """The validation demo model: a tiny float64 GRACE-1L (cutoff 5 Å) trained on EMT Cu bulk cells over ±8% in
     volume, vacancy and interstitial supercells, slabs and a Σ5 bicrystal (:func:`emt_defect_dataset`)."""
-    from .calculations.train import GraceTrainCalculation
-    from .functions import split_dataset
     from .functions.synthetic import emt_defect_dataset
 
-    split = split_dataset(emt_defect_dataset(orm.Str("Cu"), orm.Int(7), orm.Int(3)), orm.Float(0.15), orm.Int(0))
-    parameters = training_parameters(epochs, cutoff=5.0, learning_rate=0.01)
-    results, node = run_get_node(GraceTrainCalculation, code=gracemaker, driver_code=driver, dataset=split["train"],
-                                 test_dataset=split["test"], parameters=orm.Dict(parameters))
-    if not node.is_finished_ok:
-        raise SystemExit(f"training <{node.pk}> failed: {node.exit_status} {node.exit_message}")
-    results["model"].label = "GRACE-1L tiny, EMT Cu defects"
-    return results["model"]
+    return train_demo(gracemaker, driver, emt_defect_dataset(orm.Str("Cu"), orm.Int(7), orm.Int(3)), epochs,
+                      "GRACE-1L tiny, EMT Cu defects")
 
 
 def model_from_args(args, train=emt_copper_model, what: str = "EMT Cu demo model"):
@@ -99,6 +100,30 @@ def how_to_look(process, plot: str | None = None) -> str:
         lines.append(f"Its plot:           aiida-grace plot {plot} {process.pk}")
     lines.append(f"Provenance graph:   verdi node graph generate -f png -O graph_{process.pk}.png {process.pk}")
     return "\n".join(lines)
+
+
+def emt_interface_energies(atoms, build, relax: dict) -> dict:
+    """EMT's own (E − N ε_bulk) / 2A (meV/Å²) of the cells ``build(relaxed bulk)`` gives (key → cell: slabs or
+    bicrystals), each relaxed with ``relax`` as the workflow relaxes them; A of the relaxed cell."""
+    from .common.surface_energy import area, interface_energy
+
+    relaxed = emt_relaxed(atoms, cell=True)
+    epsilon = relaxed.get_potential_energy() / len(relaxed)
+    energies = {}
+    for key, cell in build(relaxed).items():
+        final = emt_relaxed(cell, relax)
+        energies[key] = interface_energy(final.get_potential_energy(), len(final), epsilon, area(final))["meV_per_A2"]
+    return energies
+
+
+def print_interface_energies(header: str, rows: dict, emt: dict, score: dict, what: str) -> None:
+    """The table of the surface and boundary examples: per cell (key → its output row, first column ``header``)
+    atoms, γ in meV/Å² and J/m², EMT's γ and the difference; then the score against EMT."""
+    print(f"{header:<14} {'atoms':>5} {'γ GRACE (meV/Å²)':>17} {'J/m²':>6} {'EMT':>7} {'diff':>7}")
+    for key, row in rows.items():
+        print(f"{key:<14} {row['n_atoms']:5d} {row['meV_per_A2']:17.1f} {row['J_per_m2']:6.3f} {emt[key]:7.1f} "
+              f"{100 * (row['meV_per_A2'] / emt[key] - 1):+6.1f}%")
+    print(f"{what} SRME {score['srme']:.3f}, MAE {score['mae']:.1f} meV/Å² against EMT\n")
 
 
 def emt_relaxed(atoms, relax: dict | None = None, cell: bool = False):
