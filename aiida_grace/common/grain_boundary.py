@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .property_input import BULK_RELAX, DEFECT_RELAX, check_settings
-from .surface_energy import area, conventional_cell, in_plane_repeat, interface_energy  # noqa: F401
+from .surface_energy import area, conventional_cell, in_plane_repeat
 
 QUANTITIES = {"grain_boundary_energy": "meV/Å²"}
 MAX_ATOMS = 2000  # refuse a bicrystal larger than this (a high Σ can give tens of thousands of atoms)

@@ -5,8 +5,8 @@ default ``structures.extxyz``); writes ``results.extxyz`` (labelled, input order
 ``summary.json``. Static TensorFlow jobs run many structures per forward pass, all passes padded to one shape
 (:mod:`.batched`: one XLA compilation); TensorFlow relaxations of the ions run side by side in lockstep, one
 padded pass per optimizer step for all of them (:mod:`.lockstep`); cell relaxations, GRACE-FS and structures too
-big for a pass run one at a time, largest first, so that smaller ones reuse a compiled padded shape. Each finished pass is appended to
-``results.partial.extxyz`` so a job cut by the walltime keeps its work.
+big for a pass run one at a time, largest first, so that smaller ones reuse a compiled padded shape. Each finished
+pass is appended to ``results.partial.extxyz`` so a job cut by the walltime keeps its work.
 """
 
 from __future__ import annotations

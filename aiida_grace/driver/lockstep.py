@@ -39,7 +39,6 @@ class LockstepEvaluator:
         self.results: dict[int, object] = {}
         self.error: BaseException | None = None
         self.shapes: set[tuple[int, int]] = set()  # (atom slots, bond slots) compiled so far
-        self.passes = 0
         self._tickets = 0
 
     def labels(self, atoms) -> dict:
@@ -83,7 +82,6 @@ class LockstepEvaluator:
             shape = self._shape_for([sizes[i] for i in group])
             _, labelled, _ = forward(structures, [(i, data[i]) for i in group], self.calc, shape,
                                      self.compute_stress)
-            self.passes += 1
             for i, result in zip(group, labelled):
                 self.results[tickets[i]] = result.calc.results
 

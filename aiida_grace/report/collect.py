@@ -91,6 +91,8 @@ def collect_model(model) -> dict:
     process that used it, with what they computed."""
     from aiida import orm
 
+    from ..data import GraceDatasetData
+
     creator = model.creator
     graph = provenance(creator) if creator is not None else {"nodes": {model.pk: details(model)}, "links": [],
                                                               "groups": {}}
@@ -109,7 +111,7 @@ def collect_model(model) -> dict:
         graph["links"].append((model.pk, node.pk, "model", "input"))
     graph["nodes"].setdefault(model.pk, details(model))
     datasets = [details(link.node) for link in creator.base.links.get_incoming().all()
-                if link.node.__class__.__name__ == "GraceDatasetData"] if creator is not None else []
+                if isinstance(link.node, GraceDatasetData)] if creator is not None else []
     return {"kind": "model", "title": f"GraceModelData<{model.pk}> {model.label}".strip(), "node": details(model),
             "headline": [[key, value, ""] for key, value in details(model).items()
                          if key not in ("pk", "uuid", "type", "kind")],

@@ -21,9 +21,7 @@ class GraceEosWorkChain(GraceBulkPropertyWorkChain):
     PROTOCOL, NOUN, QUANTITIES = "eos", "volume-scaled cells", eos.QUANTITIES
     build_cells, analyse, score = staticmethod(eos_cells), staticmethod(fit_eos), staticmethod(score_eos)
 
-    @staticmethod
-    def check_settings(settings: dict) -> dict:
-        return eos.validate_eos_settings(settings)
+    check_settings = staticmethod(eos.validate_eos_settings)
 
     @classmethod
     def get_builder_for_dcdft(cls, code, model, protocol=None, overrides=None, options=None, batching=None,

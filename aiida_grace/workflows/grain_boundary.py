@@ -19,9 +19,7 @@ class GraceGrainBoundaryWorkChain(GraceBulkPropertyWorkChain):
     PROTOCOL, NOUN, QUANTITIES = "grain_boundary", "bicrystals", grain_boundary.QUANTITIES
     build_cells, analyse = staticmethod(boundary_cells), staticmethod(boundary_energies)
 
-    @staticmethod
-    def check_settings(settings: dict) -> dict:
-        return grain_boundary.validate_boundary_settings(settings)
+    check_settings = staticmethod(grain_boundary.validate_boundary_settings)
 
     @classmethod
     def check_structure(cls, atoms, settings: dict, cutoff: float | None) -> str | None:

@@ -18,9 +18,7 @@ class GracePointDefectsWorkChain(GraceBulkPropertyWorkChain):
     PROTOCOL, NOUN, QUANTITIES = "point_defects", "defect supercells", point_defects.QUANTITIES
     build_cells, analyse = staticmethod(defect_cells), staticmethod(formation_energies)
 
-    @staticmethod
-    def check_settings(settings: dict) -> dict:
-        return point_defects.validate_defect_settings(settings)
+    check_settings = staticmethod(point_defects.validate_defect_settings)
 
     @classmethod
     def check_structure(cls, atoms, settings: dict, cutoff: float | None) -> str | None:

@@ -18,9 +18,7 @@ class GraceSurfaceEnergyWorkChain(GraceBulkPropertyWorkChain):
     PROTOCOL, NOUN, QUANTITIES = "surface_energy", "slabs", surface_energy.QUANTITIES
     build_cells, analyse = staticmethod(slab_cells), staticmethod(surface_energies)
 
-    @staticmethod
-    def check_settings(settings: dict) -> dict:
-        return surface_energy.validate_surface_settings(settings)
+    check_settings = staticmethod(surface_energy.validate_surface_settings)
 
     @classmethod
     def check_structure(cls, atoms, settings: dict, cutoff: float | None) -> str | None:
