@@ -29,11 +29,13 @@ def check_known_keys(settings: dict, defaults: dict, what: str, error=PropertySe
 
 
 def check_settings(settings: dict, defaults: dict, what: str) -> dict:
-    """``settings`` merged over ``defaults``; unknown keys (also one level down) refused by name."""
+    """``settings`` merged over ``defaults``; unknown keys (also one level down) refused by name, and both
+    relaxations (the bulk's and the property cells') checked as ``grace.evaluate`` parameters."""
     check_known_keys(settings, defaults, what)
     merged = merge(defaults, settings)
     try:
         bulk_parameters(merged)
+        derived_parameters(merged)
     except EvaluateSettingsError as exception:
         raise PropertySettingsError(str(exception)) from exception
     return merged
@@ -45,13 +47,10 @@ def bulk_parameters(settings: dict) -> dict:
                               "relax": {**settings["bulk_relax"], "cell_filter": True, "fix_symmetry": True}})
 
 
-def derived_parameters(settings: dict, key: str = "relax") -> dict:
-    """``grace.evaluate`` parameters of the derived cells (defects, slabs, boundaries): ``settings[key]``
-    (optimizer, fmax, steps, cell_filter, mask), no symmetry constraint; static when ``settings[key]`` is None."""
-    if settings.get(key) is None:
+def derived_parameters(settings: dict) -> dict:
+    """``grace.evaluate`` parameters of the property's cells (defects, slabs, boundaries): ``settings['relax']``
+    (optimizer, fmax, steps, cell_filter, mask), no symmetry constraint; static when it is None."""
+    if settings.get("relax") is None:
         return validate_settings({"mode": "static", "calculator": settings["calculator"]})
-    try:
-        return validate_settings({"mode": "relax", "calculator": settings["calculator"],
-                                  "relax": {**settings[key], "fix_symmetry": False}})
-    except EvaluateSettingsError as exception:
-        raise PropertySettingsError(str(exception)) from exception
+    return validate_settings({"mode": "relax", "calculator": settings["calculator"],
+                              "relax": {**settings["relax"], "fix_symmetry": False}})

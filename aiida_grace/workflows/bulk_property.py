@@ -156,7 +156,7 @@ class GraceBulkPropertyWorkChain(GraceBatchStagesWorkChain):
         if failed:
             return failed
         self.ctx.exact = exact_cells(self.ctx.bulk)
-        relaxed = self.ctx.bulk.outputs.relaxed_structures
+        relaxed = getattr(self.ctx.bulk.outputs, "relaxed_structures", {})  # none when every relaxation failed
         cutoff = orm.Float(self.inputs.model.cutoff or 0.0)
         parameters = orm.Dict(self.ctx.settings)
         self.ctx.cells = {}
@@ -200,8 +200,7 @@ class GraceBulkPropertyWorkChain(GraceBatchStagesWorkChain):
             self.out(f"output_parameters.{name}", result)
             self.ctx.results[name] = result
             summary = ", ".join(f"{q} {v:.4g} {result['units'].get(q, '')}"
-                                for column in [result["values"]] for q, items in column.items()
-                                for v in items.values())
+                                for q, items in result["values"].items() for v in items.values())
             self.report(f"{name}: {summary}")
         if not self.ctx.results:
             return self.exit_codes.ERROR_ALL_FAILED.format(which=failures_text(self.ctx.failures))

@@ -218,6 +218,8 @@ def n_processes() -> int:
     (GracePointDefectsWorkChain, bulk("Cu", "hcp", a=2.55), {}, "space group 194"),
     (GraceSurfaceEnergyWorkChain, bulk("Cu", "fcc", a=3.6), {"miller_indices": [[2, 2, 0]]}, "share a factor"),
     (GraceSurfaceEnergyWorkChain, bulk("Cu", "fcc", a=3.6), {"vacuum": 4.0}, "vacuum 4.0 Å is not more than"),
+    (GraceSurfaceEnergyWorkChain, bulk("Cu", "fcc", a=3.6), {"relax": {"optimizer": "LBFGS"}},
+     "relax.optimizer must be FIRE or BFGS, got 'LBFGS'"),
     (GraceGrainBoundaryWorkChain, bulk("Cu", "fcc", a=3.6),
      {"boundaries": [{"sigma": 5, "rotation_axis": [0, 0, 1], "plane": [1, 1, 0]}]}, "not a symmetric tilt plane"),
     (GraceGrainBoundaryWorkChain, bulk("Cu", "fcc", a=3.6),
