@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .data import data
 from .dataset import dataset
 from .model import model
 from .plot import plot
@@ -21,5 +22,5 @@ def cli():
     """
 
 
-for command in (setup, model, dataset, results, plot, report):
+for command in (setup, model, dataset, data, results, plot, report):
     cli.add_command(command)
