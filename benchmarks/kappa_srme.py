@@ -9,7 +9,12 @@ all materials pooled into force jobs, κ per material side by side) with the pro
 supercells and q-mesh from each structure's ``info``); each material is scored by :mod:`aiida_grace.common.kappa_srme`: SRE and SRME at 300 K, 2 for a broken symmetry,
 imaginary modes, a failed run or elements the model lacks. Writes a Markdown table (per material and the mean)
 and a CSV beside it. ``--structures``/``--reference`` take other files of the same layout (an extxyz with the
-phononDB ``info`` keys; a json.gz with ``mp_id``, ``name``, ``weights``, ``mode_kappa_TOT_ave``, ...).
+phononDB ``info`` keys; a json.gz with ``mp_id``, ``name``, ``weights``, ``mode_kappa_TOT_ave``, ...). By default
+they are the phononDB files of ../shared/data/phonondb beside the clone where that exists, else those that
+
+    aiida-grace data fetch phonondb-structures phonondb-kappa
+
+downloaded (sha256-checked, stored as nodes) into the reference cache folder (docs/reference_data.md).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from aiida import orm
 from aiida.engine import run_get_node
 
 from aiida_grace.common.kappa_srme import Score, kappa_srme, score
+from aiida_grace.common.reference_data import REGISTRY, cached_path
 from aiida_grace.workflows.thermal_conductivity_batch import GraceThermalConductivityBatchWorkChain
 
 # ../shared/data/phonondb beside the clone (`verdi run` sets __file__ to the bare file name: use argv[0])
@@ -34,12 +40,18 @@ PHONONDB = Path(sys.argv[0] if __name__ == "__main__" else __file__).resolve().p
     "phonondb"
 
 
+def default_file(name: str) -> str:
+    """The data set's file in ../shared/data/phonondb when there, else where `aiida-grace data fetch` puts it."""
+    shared = PHONONDB / REGISTRY[name].filename
+    return str(shared if shared.is_file() else cached_path(name))
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="GraceModelData PK, UUID or label")
     parser.add_argument("--driver", default="grace-driver@localhost", help="aiida-grace driver Code label")
-    parser.add_argument("--structures", default=str(PHONONDB / "phononDB-PBE-structures.extxyz"))
-    parser.add_argument("--reference", default=str(PHONONDB / "kappas_phononDB_PBE_noNAC.json.gz"))
+    parser.add_argument("--structures", default=default_file("phonondb-structures"))
+    parser.add_argument("--reference", default=default_file("phonondb-kappa"))
     parser.add_argument("--first", type=int, help="only the first N structures")
     parser.add_argument("--materials", help="comma-separated names or mp-ids (e.g. MgO,mp-1265)")
     parser.add_argument("--protocol", default="balanced", help="protocol of grace.thermal_conductivity")
@@ -144,6 +156,10 @@ def main():
     from ase.io import read
 
     args = parse_args()
+    for path in (args.structures, args.reference):
+        if not Path(path).is_file():
+            raise SystemExit(f"{path} does not exist: fetch the phononDB reference with "
+                             "'aiida-grace data fetch phonondb-structures phonondb-kappa'")
     model, driver = load_model(args.model), orm.load_code(args.driver)
     reference = load_reference(args.reference)
     structures = select(read(args.structures, index=":"), args.first, args.materials)

@@ -176,7 +176,7 @@ def test_command_line_fetch_and_list(aiida_profile, server, tmp_path):
     result = invoke("fetch", "phonondb-kappa", "--mirror", server.url, "--cache-dir", cache)
     assert result.exit_code == 0, result.output
     node = reference_nodes("phonondb-kappa")[0]
-    assert f"SinglefileData<{node.pk}> sha256 {KAPPA.sha256} (downloaded" in result.output
+    assert f"SinglefileData<{node.pk}> sha256 {KAPPA.sha256} (fetched, " in result.output
     again = invoke("fetch", "phonondb-kappa", "--mirror", server.url, "--cache-dir", cache)
     assert "(already in the cache, node already stored)" in again.output and len(server.requests) == 1
     wrong = invoke("fetch", "phonondb-kappa", "--sha256", "f" * 64, "--cache-dir", tmp_path / "c2")

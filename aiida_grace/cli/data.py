@@ -58,5 +58,5 @@ def fetch(names, mirror, from_dir, sha256, cache_dir, profile_name):
         except ReferenceDataError as exception:
             raise click.ClickException(str(exception)) from exception
         click.echo(f"{name}: SinglefileData<{node.pk}> sha256 {node.base.attributes.get('sha256')} "
-                   f"({'downloaded' if downloaded else 'already in the cache'}, "
+                   f"({'fetched' if downloaded else 'already in the cache'}, "
                    f"{'stored' if created else 'node already stored'}); file {cached_path(name, cache_dir)}")
