@@ -174,6 +174,7 @@ def fetch(name: str | DataFile, cache_dir: str | Path | None = None, *, base_url
         if entry.md5 and got_md5 != entry.md5:
             raise ChecksumError(f"{entry.name}: {origin} has md5 {got_md5}, the publisher's is {entry.md5}; "
                                 "nothing was stored")
+        temporary.chmod(0o644)  # mkstemp makes it private; the cache is read by whoever runs the benchmarks
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
