@@ -258,3 +258,72 @@ def property_bars(table: dict, units: dict, path: str | Path, title: str = "") -
         axis.set_ylabel(f"{quantity} ({units.get(quantity, '')})")
         axis.axhline(0, color="black", lw=0.6)
     return _save(figure, path, title)
+
+
+STUDY_PANELS = (  # (errors set, label, unit scale, axis label)
+    ("downstream", "energy_per_atom", 1000.0, "downstream energy MAE (meV/atom)"),
+    ("downstream", "forces", 1000.0, "downstream force MAE (meV/Å)"),
+    ("original", "forces", 1000.0, "original-set force MAE (meV/Å)"),
+)
+
+
+def _study_mae(row: dict, errors_set: str, label: str) -> float:
+    return row.get(errors_set, {}).get("all", {}).get(label, {}).get("mae", np.nan)
+
+
+def data_efficiency(table: dict, path: str | Path, title: str = "") -> Path:
+    """Errors against the number of training structures, one line per strategy (mean over seeds, bars from the
+    lowest to the highest seed), the zero-shot parent as a dashed line (grace.finetune_study ``table``)."""
+    plt = _pyplot()
+    rows = table["combinations"].values()
+    panels = [p for p in STUDY_PANELS if any(np.isfinite(_study_mae(r, p[0], p[1])) for r in rows)]
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    strategies = sorted({r["strategy"] for r in rows if r["strategy"] != "zero_shot"})
+    for axis, (errors_set, label, scale, axis_label) in zip(axes[0], panels):
+        for strategy in strategies:
+            by_size: dict[int, list[float]] = {}
+            for row in rows:
+                if row["strategy"] == strategy:
+                    by_size.setdefault(row["n_train"], []).append(_study_mae(row, errors_set, label) * scale)
+            sizes = sorted(by_size)
+            mean = np.array([np.nanmean(by_size[n]) for n in sizes])
+            spread = np.array([[m - np.nanmin(by_size[n]), np.nanmax(by_size[n]) - m] for n, m in zip(sizes, mean)])
+            axis.errorbar(sizes, mean, yerr=spread.T, fmt="-o", markersize=4, capsize=3, label=strategy)
+        for row in rows:
+            if row["strategy"] == "zero_shot" and np.isfinite(_study_mae(row, errors_set, label)):
+                axis.axhline(_study_mae(row, errors_set, label) * scale, color="grey", ls="--", label="zero-shot")
+        axis.set_xlabel("training structures")
+        axis.set_ylabel(axis_label)
+        axis.set_yscale("log")
+        axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    return _save(figure, path, title or "data efficiency")
+
+
+def forgetting_pareto(table: dict, path: str | Path, title: str = "") -> Path | None:
+    """Force MAE on the downstream test set against force MAE on the original set, per combination (colour:
+    strategy, size: training fraction), the Pareto front joined; None when no model was evaluated on an original
+    set (grace.finetune_study ``table``)."""
+    rows = table["combinations"]
+    points = {name: (1000 * _study_mae(r, "downstream", "forces"), 1000 * _study_mae(r, "original", "forces"))
+              for name, r in rows.items()}
+    points = {name: xy for name, xy in points.items() if np.isfinite(xy).all()}
+    if not points:
+        return None
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(5.6, 4.4))
+    colours = {s: f"C{i}" for i, s in enumerate(sorted({rows[n]["strategy"] for n in points}))}
+    for strategy, colour in colours.items():
+        names = [n for n in points if rows[n]["strategy"] == strategy]
+        sizes = [30 + 120 * rows[n].get("fraction", 1.0) for n in names]
+        marker = "*" if strategy == "zero_shot" else "o"
+        axis.scatter([points[n][0] for n in names], [points[n][1] for n in names], s=sizes, c=colour,
+                     marker=marker, label=strategy, alpha=0.8, edgecolors="black", linewidths=0.5)
+    front = [points[n] for n in table.get("pareto_front", []) if n in points]
+    if len(front) > 1:
+        axis.step(*zip(*front), where="post", color="black", lw=0.8, ls=":", label="Pareto front")
+    axis.set_xlabel("downstream force MAE (meV/Å)")
+    axis.set_ylabel("original-set force MAE (meV/Å)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, path, title or "forgetting: new data vs original data")

@@ -135,6 +135,31 @@ def test_distill_example_prints_errors_per_group(grace_codes, emt_teacher, monke
     assert node.process_type == "aiida.workflows:grace.distill" and node.is_finished_ok
 
 
+@pytest.mark.slow
+def test_finetune_study_example_prints_the_table_and_draws_both_pictures(grace_codes, emt_teacher, monkeypatch,
+                                                                         capsys, tmp_path):
+    out = run_example("finetune_study.py", ["--code", grace_codes["driver"].full_label, "--gracemaker",
+                                            grace_codes["gracemaker"].full_label, "--model", str(emt_teacher.pk),
+                                            "--study-epochs", "2", "--fractions", "1.0"], monkeypatch, capsys, tmp_path)
+    node = process_of(out, "grace.finetune_study")
+    assert node.is_finished_ok and node.inputs.parent_model.pk == emt_teacher.pk, node.exit_message
+    table = node.outputs.table.get_dict()["combinations"]
+    printed = example_rows(out, ("zero_shot", "naive__", "frozen_2a__", "from_scratch__"))
+    assert set(printed) == set(table), out
+    for name, numbers in printed.items():  # n, E test, F test (meV) as stored
+        downstream = table[name]["downstream"]["all"]
+        assert numbers[0] == table[name]["n_train"]
+        assert numbers[1] == pytest.approx(1000 * downstream["energy_per_atom"]["mae"], abs=0.051)
+        assert numbers[2] == pytest.approx(1000 * downstream["forces"]["mae"], abs=0.051)
+    assert "max dE Cu" in out and "Pareto front (test vs original force MAE): " in out
+    for kind, output in (("data-efficiency", "data_efficiency"), ("forgetting", "forgetting")):
+        path = tmp_path / f"{output}_{node.pk}.png"
+        assert path.read_bytes() == node.outputs[output].get_content(mode="rb") and min(png_size(path)) > 300
+        assert plot_verb("finetune-study", node.pk, "--kind", kind, "-o", tmp_path / f"{kind}.png").strip().endswith(
+            f"{kind}.png")
+    assert f"aiida-grace plot finetune-study {node.pk}" in out
+
+
 def validation_example(name: str, codes, model, monkeypatch, capsys, tmp_path, label: str, *extra):
     """Run a validation example with ``model``; its output, its process (finished ok) and its plot checked
     against the stored PNG and the ``aiida-grace plot validation`` verb."""

@@ -104,3 +104,21 @@ def plot_validation(identifier, output):
         raise click.ClickException(f"process {job.pk} is not a validation workflow")
     table, units = bars_table(results, job.inputs.reference.get_dict() if "reference" in job.inputs else {})
     click.echo(plots.property_bars(table, units, output, title=f"{job.process_label}<{job.pk}>"))
+
+
+@verb("finetune-study", "finetune_study.png")
+@click.option("--kind", type=click.Choice(["data-efficiency", "forgetting"]), default="data-efficiency",
+              show_default=True, help="errors against training-set size, or downstream against original-set error")
+def plot_finetune_study(identifier, output, kind):
+    """The data-efficiency curves or the forgetting Pareto front of a grace.finetune_study run."""
+    from .. import plots
+
+    job = process_with(identifier, "table", "a grace.finetune_study run")
+    table = job.outputs.table.get_dict()
+    if "combinations" not in table:
+        raise click.ClickException(f"process {job.pk} is not a grace.finetune_study run")
+    draw = plots.data_efficiency if kind == "data-efficiency" else plots.forgetting_pareto
+    path = draw(table, output, title=f"{job.process_label}<{job.pk}>: {kind}")
+    if path is None:
+        raise click.ClickException(f"process {job.pk} evaluated no model on an original dataset: nothing to plot")
+    click.echo(path)

@@ -9,7 +9,7 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
-from ..common.structures import with_labels
+from ..common.structures import labels_of, with_labels
 from ..data import GraceDatasetData
 
 EMT_LATTICE = {"Cu": 3.61, "Al": 4.05, "Ni": 3.52, "Ag": 4.09, "Au": 4.08, "Pd": 3.89, "Pt": 3.92}  # fcc a, Å
@@ -89,3 +89,17 @@ def emt_defect_dataset(element: orm.Str, seed: orm.Int, copies: orm.Int) -> Grac
     if element.value not in EMT_LATTICE:
         raise ValueError(f"EMT has no parameters for {element.value}; use {', '.join(EMT_LATTICE)}")
     return GraceDatasetData(emt_defect_structures(element.value, seed.value, copies.value))
+
+
+@calcfunction
+def new_level_of_theory(dataset: GraceDatasetData, scale: orm.Float, element: orm.Str,
+                        shift: orm.Float) -> GraceDatasetData:
+    """``dataset`` relabelled by a made-up "new level of theory": energies, forces and stresses times ``scale``,
+    plus ``shift`` eV per atom of ``element`` (a consistent potential, for fine-tuning studies and tests)."""
+    structures = []
+    for atoms in dataset.to_ase():
+        labels = labels_of(atoms)
+        energy = scale.value * labels["energy"] + shift.value * atoms.get_chemical_symbols().count(element.value)
+        scaled = {key: scale.value * np.asarray(labels[key]) for key in ("forces", "stress") if key in labels}
+        structures.append(with_labels(atoms, energy, scaled.get("forces"), scaled.get("stress")))
+    return GraceDatasetData(structures)

@@ -1,0 +1,169 @@
+"""grace.finetune_study end to end on EMT data with a made-up "new level of theory" (EMT × 1.25, Ni +0.2 eV/atom)
+on Al-Ni cells, fine-tuning a parent trained on EMT Cu-Al-Ni: naive fine-tuning learns the new data and forgets
+more of the original data than frozen 2a, which leaves every Cu-only prediction unchanged; the table's errors equal
+the models' own predictions through plain ASE (TPCalculator). Bad input is refused before anything runs (fast)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+from conftest import make_dataset, write_fake_model
+
+from aiida_grace.common.demo import huber_loss
+from aiida_grace.common.finetune_study import grouped_errors
+from aiida_grace.common.structures import labels_of, with_labels
+from aiida_grace.data import GraceModelData
+from aiida_grace.functions.dataset import merge_datasets
+from aiida_grace.functions.synthetic import new_level_of_theory
+from aiida_grace.workflows.finetune_study import GraceFinetuneStudyWorkChain
+
+PNG = b"\x89PNG\r\n\x1a\n"
+FIT = {"loss": huber_loss(), "batch_size": 4, "test_batch_size": 8, "opt_params": {"learning_rate": 0.01}}
+
+
+def relabelled(dataset):
+    return new_level_of_theory(dataset, orm.Float(1.25), orm.Str("Ni"), orm.Float(0.2))
+
+
+def study_parameters(**changes) -> dict:
+    return {"strategies": ["zero_shot", "naive", "frozen_2a", "from_scratch"], "fractions": [0.5, 1.0], "seeds": [1],
+            "training": {"fit": {**FIT, "maxiter": 8}}, "scratch": {"fit": {"maxiter": 8}}, **changes}
+
+
+@pytest.fixture(scope="module")
+def study_sets(aiida_profile):
+    return {
+        "dataset": relabelled(make_dataset(elements=("Al", "Ni"), n=18, seed=70, rattle=0.08)),
+        "test_dataset": relabelled(make_dataset(elements=("Al", "Ni"), n=6, seed=71, rattle=0.08)),
+        "original_dataset": merge_datasets(a=make_dataset(elements=("Cu",), n=4, seed=72, rattle=0.08),
+                                           b=make_dataset(elements=("Cu", "Al", "Ni"), n=6, seed=73, rattle=0.08)),
+    }
+
+
+@pytest.fixture(scope="module")
+def study(grace_codes, emt_teacher, study_sets):
+    builder = GraceFinetuneStudyWorkChain.get_builder()
+    builder.code, builder.driver_code, builder.parent_model = grace_codes["gracemaker"], grace_codes["driver"], \
+        emt_teacher
+    for port, dataset in study_sets.items():
+        builder[port] = dataset
+    builder.parameters = orm.Dict(study_parameters())
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, (node.exit_status, node.exit_message)
+    return results, node
+
+
+def mae(table, name, errors_set, label="forces", group="all"):
+    return table["combinations"][name][errors_set][group][label]["mae"]
+
+
+@pytest.mark.slow
+def test_naive_learns_the_new_data_and_forgets_more_than_frozen(study):
+    table = study[0]["table"].get_dict()
+    assert table["new_elements"] == ["Al", "Ni"]
+    assert sorted(table["combinations"]) == sorted(
+        ["zero_shot"] + [f"{s}__pct{p}_seed1" for s in ("naive", "frozen_2a", "from_scratch") for p in (50, 100)])
+    zero_shot = table["combinations"]["zero_shot"]
+    for strategy in ("naive", "frozen_2a"):
+        assert mae(table, f"{strategy}__pct100_seed1", "downstream") < 0.8 * mae(table, "zero_shot", "downstream")
+        assert mae(table, f"{strategy}__pct100_seed1", "downstream", "energy_per_atom") < \
+            0.5 * mae(table, "zero_shot", "downstream", "energy_per_atom")
+    for fraction in (50, 100):
+        naive, frozen = (table["combinations"][f"{s}__pct{fraction}_seed1"] for s in ("naive", "frozen_2a"))
+        # frozen 2a trains only the Al and Ni rows of the final coefficients: Cu-only cells keep their energies
+        assert frozen["original_energy_change"] < 1e-8
+        assert naive["original_energy_change"] > 1e-3
+        assert mae(table, naive_name := f"naive__pct{fraction}_seed1", "original", group="other") > \
+            mae(table, "zero_shot", "original", group="other") + 1e-4, naive_name
+        assert frozen["original"]["other"] == zero_shot["original"]["other"] or np.isclose(
+            mae(table, f"frozen_2a__pct{fraction}_seed1", "original", group="other"),
+            mae(table, "zero_shot", "original", group="other"), rtol=0, atol=1e-9)
+        assert mae(table, f"naive__pct{fraction}_seed1", "original") > mae(table, f"frozen_2a__pct{fraction}_seed1",
+                                                                           "original")
+    # a from-scratch model knows only Al and Ni: evaluated on the downstream test set only
+    assert "original" not in table["combinations"]["from_scratch__pct100_seed1"]
+    assert set(table["pareto_front"]) <= {"zero_shot", *(f"{s}__pct{p}_seed1" for s in ("naive", "frozen_2a")
+                                                         for p in (50, 100))}
+
+
+@pytest.mark.slow
+def test_table_errors_equal_the_models_through_plain_ase(study, study_sets, tmp_path):
+    from tensorpotential.calculator import TPCalculator
+
+    results, _ = study
+    table = results["table"].get_dict()
+    model = results["models"]["naive__pct100_seed1"]
+    reference = study_sets["test_dataset"].to_ase()
+    calculator = TPCalculator(str(model.export(tmp_path / "model") / "final_model"))
+    predicted = []
+    for atoms in reference:
+        atoms = atoms.copy()
+        atoms.calc = calculator
+        predicted.append(with_labels(atoms, atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()))
+    direct = grouped_errors(reference, predicted, ["Al", "Ni"])
+    row = table["combinations"]["naive__pct100_seed1"]["downstream"]
+    for label in ("energy_per_atom", "forces"):
+        assert row["all"][label]["mae"] == pytest.approx(direct["all"][label]["mae"], rel=0, abs=1e-7)
+    # by hand, without grouped_errors: force MAE over all components
+    by_hand = np.mean(np.concatenate([np.abs(labels_of(p)["forces"] - labels_of(r)["forces"]).ravel()
+                                      for p, r in zip(predicted, reference)]))
+    assert row["all"]["forces"]["mae"] == pytest.approx(by_hand, rel=0, abs=1e-7)
+
+
+@pytest.mark.slow
+def test_subsets_are_nested_and_models_and_plots_are_stored(study, study_sets):
+    results, node = study
+    subsets = {}
+    for link in node.base.links.get_outgoing().all():
+        if link.node.process_label == "training_subsets":
+            subsets = {out.link_label: out.node for out in link.node.base.links.get_outgoing().all()}
+    half, whole = (set(d.to_dataframe()["energy"]) for d in (subsets["pct50_seed1"], subsets["pct100_seed1"]))
+    assert half < whole and len(whole) == 16  # 18 minus the 2 held out for validation (fraction 0.1)
+    assert not whole & set(study_sets["test_dataset"].to_dataframe()["energy"])
+    assert sorted(results["models"]) == sorted(f"{s}__pct{p}_seed1" for s in ("naive", "frozen_2a", "from_scratch")
+                                               for p in (50, 100))
+    for name in ("data_efficiency", "forgetting"):
+        with results[name].open(mode="rb") as handle:
+            assert handle.read(8) == PNG
+
+
+# -- refused before submission (fast) -----------------------------------------------------------------------------
+@pytest.fixture
+def imported_parent(tmp_path, aiida_profile):
+    return GraceModelData(write_fake_model(tmp_path / "parent", elements=("Al", "Cu", "Ni"))).store()
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"strategies": ["frozen_2b"]}, "strategy frozen_2b trains variables of GRACE-2L models only; the parent is "
+                                    "GRACE-1L"),
+    ({"strategies": ["from_scratch"]}, "from_scratch needs the parent's architecture"),
+    ({"strategies": ["nai"]}, "unknown strategy nai"),
+    ({"fractions": [0.5, 1.5]}, "fractions must be a non-empty list of numbers in (0, 1]"),
+    ({"training": {"seed": 3}}, "'training' must not set finetune or seed"),
+    ({"training": {"fit": {"optimiser": "Adam"}}}, "unknown key 'optimiser'"),
+])
+def test_bad_settings_are_refused_before_anything_runs(grace_codes, imported_parent, study_sets, changes, message):
+    before = orm.QueryBuilder().append(orm.ProcessNode).count()
+    with pytest.raises(ValueError, match=re.escape(message)):  # when the builder is filled or at submission
+        run_get_node(GraceFinetuneStudyWorkChain.get_builder_from_protocol(
+            grace_codes["gracemaker"], grace_codes["driver"], study_sets["dataset"], study_sets["test_dataset"],
+            parent_model=imported_parent, protocol="fast", overrides=changes))
+    assert orm.QueryBuilder().append(orm.ProcessNode).count() == before
+
+
+def test_a_parent_lacking_an_element_or_no_parent_is_refused(grace_codes, tmp_path, study_sets):
+    cu_al = GraceModelData(write_fake_model(tmp_path / "cu_al", elements=("Al", "Cu"))).store()
+    builder = GraceFinetuneStudyWorkChain.get_builder_from_protocol(
+        grace_codes["gracemaker"], grace_codes["driver"], study_sets["dataset"], study_sets["test_dataset"],
+        parent_model=cu_al, protocol="fast")
+    with pytest.raises(ValueError, match=r"element\(s\) Ni"):
+        run_get_node(builder)
+    builder = GraceFinetuneStudyWorkChain.get_builder_from_protocol(
+        grace_codes["gracemaker"], grace_codes["driver"], study_sets["dataset"], study_sets["test_dataset"],
+        protocol="fast")
+    with pytest.raises(ValueError, match="strategies frozen_2a, naive, zero_shot need a parent_model"):
+        run_get_node(builder)
