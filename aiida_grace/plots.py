@@ -283,11 +283,14 @@ def data_efficiency(table: dict, path: str | Path, title: str = "") -> Path:
         for strategy in strategies:
             by_size: dict[int, list[float]] = {}
             for row in rows:
-                if row["strategy"] == strategy:
-                    by_size.setdefault(row["n_train"], []).append(_study_mae(row, errors_set, label) * scale)
+                value = _study_mae(row, errors_set, label)
+                if row["strategy"] == strategy and np.isfinite(value):  # no original set: from scratch
+                    by_size.setdefault(row["n_train"], []).append(value * scale)
+            if not by_size:
+                continue
             sizes = sorted(by_size)
-            mean = np.array([np.nanmean(by_size[n]) for n in sizes])
-            spread = np.array([[m - np.nanmin(by_size[n]), np.nanmax(by_size[n]) - m] for n, m in zip(sizes, mean)])
+            mean = np.array([np.mean(by_size[n]) for n in sizes])
+            spread = np.array([[m - min(by_size[n]), max(by_size[n]) - m] for n, m in zip(sizes, mean)])
             axis.errorbar(sizes, mean, yerr=spread.T, fmt="-o", markersize=4, capsize=3, label=strategy)
         for row in rows:
             if row["strategy"] == "zero_shot" and np.isfinite(_study_mae(row, errors_set, label)):
@@ -300,30 +303,40 @@ def data_efficiency(table: dict, path: str | Path, title: str = "") -> Path:
     return _save(figure, path, title or "data efficiency")
 
 
+FORGETTING_PANELS = (("energy_per_atom", "energy MAE (meV/atom)"), ("forces", "force MAE (meV/Å)"))
+
+
 def forgetting_pareto(table: dict, path: str | Path, title: str = "") -> Path | None:
-    """Force MAE on the downstream test set against force MAE on the original set, per combination (colour:
-    strategy, size: training fraction), the Pareto front joined; None when no model was evaluated on an original
-    set (grace.finetune_study ``table``)."""
+    """Error on the downstream test set against error on the original set, of energy and of forces, per
+    combination (colour: strategy, size: training fraction), each panel's Pareto front joined; None when no model
+    was evaluated on an original set (grace.finetune_study ``table``)."""
     rows = table["combinations"]
-    points = {name: (1000 * _study_mae(r, "downstream", "forces"), 1000 * _study_mae(r, "original", "forces"))
-              for name, r in rows.items()}
-    points = {name: xy for name, xy in points.items() if np.isfinite(xy).all()}
-    if not points:
+    panels = []
+    for label, unit in FORGETTING_PANELS:
+        points = {name: (1000 * _study_mae(r, "downstream", label), 1000 * _study_mae(r, "original", label))
+                  for name, r in rows.items()}
+        points = {name: xy for name, xy in points.items() if np.isfinite(xy).all()}
+        if points:
+            panels.append((label, unit, points))
+    if not panels:
         return None
     plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(5.6, 4.4))
-    colours = {s: f"C{i}" for i, s in enumerate(sorted({rows[n]["strategy"] for n in points}))}
-    for strategy, colour in colours.items():
-        names = [n for n in points if rows[n]["strategy"] == strategy]
-        sizes = [30 + 120 * rows[n].get("fraction", 1.0) for n in names]
-        marker = "*" if strategy == "zero_shot" else "o"
-        axis.scatter([points[n][0] for n in names], [points[n][1] for n in names], s=sizes, c=colour,
-                     marker=marker, label=strategy, alpha=0.8, edgecolors="black", linewidths=0.5)
-    front = [points[n] for n in table.get("pareto_front", []) if n in points]
-    if len(front) > 1:
-        axis.step(*zip(*front), where="post", color="black", lw=0.8, ls=":", label="Pareto front")
-    axis.set_xlabel("downstream force MAE (meV/Å)")
-    axis.set_ylabel("original-set force MAE (meV/Å)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
-    return _save(figure, path, title or "forgetting: new data vs original data")
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.4 * len(panels), 4.4), squeeze=False)
+    colours = {s: f"C{i}" for i, s in enumerate(sorted({r["strategy"] for r in rows.values()}))}
+    for axis, (label, unit, points) in zip(axes[0], panels):
+        for strategy, colour in colours.items():
+            names = [n for n in points if rows[n]["strategy"] == strategy]
+            if not names:
+                continue
+            axis.scatter([points[n][0] for n in names], [points[n][1] for n in names],
+                         s=[30 + 120 * rows[n].get("fraction", 1.0) for n in names], c=colour,
+                         marker="*" if strategy == "zero_shot" else "o", label=strategy, alpha=0.8,
+                         edgecolors="black", linewidths=0.5)
+        front = [points[n] for n in table.get("pareto_front", {}).get(label, []) if n in points]
+        if len(front) > 1:
+            axis.step(*zip(*front), where="post", color="black", lw=0.8, ls=":", label="Pareto front")
+        axis.set_xlabel(f"downstream {unit}")
+        axis.set_ylabel(f"original-set {unit}")
+        axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    return _save(figure, path, title or "forgetting: new data against original data")

@@ -35,20 +35,21 @@ def new_theory(dataset):
 
 
 def print_table(table: dict) -> None:
-    print(f"\n{'combination':28s} {'n':>3s} {'E test':>8s} {'F test':>8s} {'F orig':>8s} {'F orig Cu':>9s} "
+    print(f"\n{'combination':28s} {'n':>3s} {'E test':>8s} {'F test':>8s} {'E orig':>8s} {'E orig Cu':>9s} "
           f"{'max dE Cu':>9s}")
-    print(f"{'':28s} {'':>3s} {'meV/at':>8s} {'meV/Å':>8s} {'meV/Å':>8s} {'meV/Å':>9s} {'eV':>9s}")
+    print(f"{'':28s} {'':>3s} {'meV/at':>8s} {'meV/Å':>8s} {'meV/at':>8s} {'meV/at':>9s} {'eV':>9s}")
     for name, row in sorted(table["combinations"].items(), key=lambda item: (item[1]["strategy"],
                                                                              item[1]["n_train"])):
         original = row.get("original", {})
         cells = [1000 * row["downstream"]["all"]["energy_per_atom"]["mae"],
                  1000 * row["downstream"]["all"]["forces"]["mae"],
-                 1000 * original["all"]["forces"]["mae"] if original else float("nan"),
-                 1000 * original["other"]["forces"]["mae"] if "other" in original else float("nan")]
+                 1000 * original["all"]["energy_per_atom"]["mae"] if original else float("nan"),
+                 1000 * original["other"]["energy_per_atom"]["mae"] if "other" in original else float("nan")]
         change = row.get("original_energy_change")
         print(f"{name:28s} {row['n_train']:3d} " + " ".join(f"{c:8.1f}" for c in cells[:3])
               + f" {cells[3]:9.1f} " + f"{change if change is not None else float('nan'):9.2e}")
-    print(f"Pareto front (test vs original force MAE): {', '.join(table['pareto_front'])}")
+    for label, front in table["pareto_front"].items():
+        print(f"Pareto front of {label.replace('_', ' ')} MAE (test vs original): {', '.join(front)}")
 
 
 def main():

@@ -151,7 +151,7 @@ def test_finetune_study_example_prints_the_table_and_draws_both_pictures(grace_c
         assert numbers[0] == table[name]["n_train"]
         assert numbers[1] == pytest.approx(1000 * downstream["energy_per_atom"]["mae"], abs=0.051)
         assert numbers[2] == pytest.approx(1000 * downstream["forces"]["mae"], abs=0.051)
-    assert "max dE Cu" in out and "Pareto front (test vs original force MAE): " in out
+    assert "max dE Cu" in out and "Pareto front of forces MAE (test vs original): " in out
     for kind, output in (("data-efficiency", "data_efficiency"), ("forgetting", "forgetting")):
         path = tmp_path / f"{output}_{node.pk}.png"
         assert path.read_bytes() == node.outputs[output].get_content(mode="rb") and min(png_size(path)) > 300

@@ -7,6 +7,7 @@ Settings (``grace.finetune_study`` ``parameters``)::
     fractions: [0.25, 0.5, 1.0]   # of the downstream training set; subsets are nested per seed
     seeds: [1]                    # subset draw and gracemaker seed
     validation_fraction: 0.1      # held out of the training set before subsets are drawn: gracemaker's test set
+    reduce_elements: false        # fine-tuned models keep only the downstream data's elements (grace.train's)
     training: {...}               # grace.train parameters of every fine-tuning job (finetune and seed are set here)
     scratch: {...}                # from_scratch: merged over `training` and the parent's architecture
 
@@ -29,9 +30,9 @@ FINETUNE_STRATEGIES = tuple(FREEZE_STRATEGIES)  # naive, frozen_2a, frozen_2b, f
 STRATEGIES = ("zero_shot", *FINETUNE_STRATEGIES, "from_scratch")
 # which frozen strategy fits which architecture (the trainable variables must exist in the parent)
 FROZEN_ARCHITECTURES = {"frozen_2a": ("GRACE-1L", "GRACE-2L"), "frozen_2b": ("GRACE-2L",), "frozen_fs": ("GRACE-FS",)}
-KNOWN_KEYS = {"strategies", "fractions", "seeds", "validation_fraction", "training", "scratch"}
+KNOWN_KEYS = {"strategies", "fractions", "seeds", "validation_fraction", "reduce_elements", "training", "scratch"}
 DEFAULTS = {"strategies": ["zero_shot", "naive", "frozen_2a", "from_scratch"], "fractions": [0.25, 0.5, 1.0],
-            "seeds": [1], "validation_fraction": 0.1, "training": {}, "scratch": {}}
+            "seeds": [1], "validation_fraction": 0.1, "reduce_elements": False, "training": {}, "scratch": {}}
 GROUPS = ("all", "new", "other")
 
 
@@ -63,6 +64,8 @@ def validate_study_settings(settings: dict) -> dict:
         raise StudySettingsError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
     if not isinstance(merged["validation_fraction"], (int, float)) or not 0 < merged["validation_fraction"] < 1:
         raise StudySettingsError(f"validation_fraction must lie in (0, 1), got {merged['validation_fraction']!r}")
+    if not isinstance(merged["reduce_elements"], bool):
+        raise StudySettingsError(f"reduce_elements must be true or false, got {merged['reduce_elements']!r}")
     for key in ("training", "scratch"):
         if not isinstance(merged[key], dict):
             raise StudySettingsError(f"'{key}' must be a dictionary of grace.train parameters")

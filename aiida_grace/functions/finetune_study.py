@@ -40,21 +40,24 @@ def study_errors(new_elements: orm.List, downstream_reference: GraceDatasetData,
     return orm.Dict(result)
 
 
-def pareto_points(combinations: dict) -> dict[str, tuple[float, float]]:
-    """(downstream force MAE, original force MAE) in eV/Å of the combinations evaluated on both sets."""
-    return {name: (row["downstream"]["all"]["forces"]["mae"], row["original"]["all"]["forces"]["mae"])
+PARETO_LABELS = ("energy_per_atom", "forces")
+
+
+def pareto_points(combinations: dict, label: str) -> dict[str, tuple[float, float]]:
+    """(downstream MAE, original-set MAE) of ``label`` (eV/atom or eV/Å) of the combinations evaluated on both."""
+    return {name: (row["downstream"]["all"][label]["mae"], row["original"]["all"][label]["mae"])
             for name, row in combinations.items()
-            if "forces" in row["downstream"].get("all", {}) and "forces" in row.get("original", {}).get("all", {})}
+            if label in row["downstream"].get("all", {}) and label in row.get("original", {}).get("all", {})}
 
 
 @calcfunction
 def study_table(combinations: orm.Dict, new_elements: orm.List, **errors: orm.Dict) -> orm.Dict:
     """The study's results: per combination its description (strategy, fraction, seed, n_train) and errors
     (keyword = combination name), the new elements and the forgetting Pareto front (force MAE on the downstream
-    test set against force MAE on the original set)."""
+    test set against MAE on the original set, of energy per atom and of forces)."""
     rows = {name: {**description, **errors[name].get_dict()} for name, description in combinations.get_dict().items()}
     return orm.Dict({"new_elements": new_elements.get_list(), "combinations": rows,
-                     "pareto_front": pareto_front(pareto_points(rows))})
+                     "pareto_front": {label: pareto_front(pareto_points(rows, label)) for label in PARETO_LABELS}})
 
 
 @calcfunction

@@ -23,7 +23,7 @@ from ..functions.distill import (
 )
 from .base_evaluate import GraceBaseEvaluateWorkChain
 from .base_train import GraceBaseTrainWorkChain
-from .utils import failure_reason, read_protocol
+from .utils import failure_reason, read_protocol, submit_child
 
 __all__ = ("GraceDistillWorkChain", "load_protocol")
 
@@ -162,21 +162,12 @@ class GraceDistillWorkChain(WorkChain):
         return builder
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _submit(self, wrapper, namespace: str, label: str, **inputs):
-        """One job of ``inputs`` through the restart ``wrapper``; both labelled ``label``, the job with
-        ``options``."""
-        metadata = {"label": label}
-        if "options" in self.inputs:
-            metadata["options"] = dict(self.inputs.options)
-        return self.submit(wrapper, **{namespace: {**inputs, "metadata": metadata}},
-                           metadata={"label": label, "call_link_label": label})
-
     def _evaluate(self, model, dataset, label: str, calculator: str):
-        return self._submit(GraceBaseEvaluateWorkChain, "evaluate", label, code=self.inputs.driver_code, model=model,
-                            dataset=dataset, parameters=orm.Dict({"calculator": calculator}))
+        return submit_child(self, GraceBaseEvaluateWorkChain, "evaluate", label, code=self.inputs.driver_code,
+                            model=model, dataset=dataset, parameters=orm.Dict({"calculator": calculator}))
 
     def _train(self, label: str, dataset, parameters: dict, **inputs):
-        return self._submit(GraceBaseTrainWorkChain, "train", label, code=self.inputs.code,
+        return submit_child(self, GraceBaseTrainWorkChain, "train", label, code=self.inputs.code,
                             driver_code=self.inputs.driver_code, dataset=dataset, parameters=orm.Dict(parameters),
                             **inputs)
 

@@ -19,7 +19,7 @@ from ..functions.dataset import split_dataset
 from ..functions.finetune_study import study_errors, study_plots, study_table, training_subsets
 from .base_evaluate import GraceBaseEvaluateWorkChain
 from .base_train import GraceBaseTrainWorkChain
-from .utils import failure_reason, read_protocol
+from .utils import failure_reason, read_protocol, submit_child
 
 __all__ = ("GraceFinetuneStudyWorkChain", "load_protocol", "scratch_architecture")
 
@@ -123,7 +123,7 @@ class GraceFinetuneStudyWorkChain(WorkChain):
                    help="Data of the parent's domain, to measure what each strategy forgets.")
         spec.input("parameters", valid_type=orm.Dict, default=lambda: orm.Dict(load_protocol()),
                    validator=dict_port_validator(validate_study_settings, "fine-tuning study parameters"),
-                   help="strategies, fractions, seeds, validation_fraction, training, scratch; see "
+                   help="strategies, fractions, seeds, validation_fraction, reduce_elements, training, scratch; see "
                         "aiida_grace.common.finetune_study.")
         spec.input("options", valid_type=dict, non_db=True, required=False,
                    help="metadata.options of every child job (resources, max_wallclock_seconds...).")
@@ -136,10 +136,10 @@ class GraceFinetuneStudyWorkChain(WorkChain):
         spec.output("table", valid_type=orm.Dict,
                     help="Per combination: strategy, fraction, seed, n_train and errors (downstream, original) by "
                          "element group (all, new, other): MAE/RMSE of energy per atom (eV/atom) and forces (eV/Å); "
-                         "original_energy_change (eV); the new elements and the forgetting Pareto front.")
+                         "original_energy_change (eV); the new elements and the forgetting Pareto fronts.")
         spec.output("data_efficiency", valid_type=orm.SinglefileData, help="Errors against training-set size (PNG).")
         spec.output("forgetting", valid_type=orm.SinglefileData, required=False,
-                    help="Downstream against original-set force MAE, with the Pareto front (PNG).")
+                    help="Downstream against original-set energy and force MAE, with the Pareto fronts (PNG).")
         spec.default_output_node = "table"
 
         spec.exit_code(401, "ERROR_TRAINING_FAILED", message="every training job failed: {message}")
@@ -164,18 +164,12 @@ class GraceFinetuneStudyWorkChain(WorkChain):
         return builder
 
     # -- helpers ----------------------------------------------------------------------------------------
-    def _submit(self, wrapper, namespace: str, label: str, **inputs):
-        metadata = {"label": label}
-        if "options" in self.inputs:
-            metadata["options"] = dict(self.inputs.options)
-        return self.submit(wrapper, **{namespace: {**inputs, "metadata": metadata}},
-                           metadata={"label": label, "call_link_label": label})
-
     def _training_parameters(self, strategy: str, seed: int) -> dict:
         """grace.train parameters of one job: the study's ``training``, and the strategy and seed."""
         settings = self.ctx.settings
         if strategy != "from_scratch":
-            return merge(settings["training"], {"finetune": {"strategy": strategy}, "seed": seed})
+            finetune = {"strategy": strategy, "reduce_elements": settings["reduce_elements"]}
+            return merge(settings["training"], {"finetune": finetune, "seed": seed})
         architecture = scratch_architecture(self.inputs.parent_model) if "parent_model" in self.inputs else None
         return merge(merge(merge(settings["training"], architecture or {}), settings["scratch"]), {"seed": seed})
 
@@ -210,8 +204,8 @@ class GraceFinetuneStudyWorkChain(WorkChain):
                 continue
             subset = self.ctx.subsets[subset_name(combination["fraction"], combination["seed"])]
             inputs = {"parent_model": self.inputs.parent_model} if combination["strategy"] != "from_scratch" else {}
-            futures[f"train__{name}"] = self._submit(
-                GraceBaseTrainWorkChain, "train", f"train__{name}", code=self.inputs.code,
+            futures[f"train__{name}"] = submit_child(
+                self, GraceBaseTrainWorkChain, "train", f"train__{name}", code=self.inputs.code,
                 driver_code=self.inputs.driver_code, dataset=subset, test_dataset=self.ctx.validation,
                 parameters=orm.Dict(self._training_parameters(combination["strategy"], combination["seed"])),
                 **inputs)
@@ -238,7 +232,7 @@ class GraceFinetuneStudyWorkChain(WorkChain):
 
     def _evaluation_sets(self, model) -> dict:
         """The sets ``model`` is evaluated on: the downstream test set, and the original set when the model
-        knows all its elements (a from-scratch model knows only the downstream data's)."""
+        knows all its elements (a from-scratch or element-reduced model knows only the downstream data's)."""
         sets = {"downstream": self.inputs.test_dataset}
         original = self.inputs.get("original_dataset")
         if original is not None and set(original.elements) <= set(model.elements):
@@ -248,8 +242,8 @@ class GraceFinetuneStudyWorkChain(WorkChain):
     def evaluate(self):
         futures = {}
         for name, model in self.ctx.models.items():
-            futures[f"evaluate__{name}"] = self._submit(
-                GraceBaseEvaluateWorkChain, "evaluate", f"evaluate__{name}", code=self.inputs.driver_code,
+            futures[f"evaluate__{name}"] = submit_child(
+                self, GraceBaseEvaluateWorkChain, "evaluate", f"evaluate__{name}", code=self.inputs.driver_code,
                 model=model, datasets=self._evaluation_sets(model))
         sets = "test and original sets" if "original_dataset" in self.inputs else "test set"
         self.report(f"evaluating {len(futures)} models on the {sets}, one job per model")

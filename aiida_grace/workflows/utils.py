@@ -37,3 +37,13 @@ def read_protocol(name: str, protocol: str | None = None, overrides: dict | None
 def failures_text(failures: dict) -> str:
     """``name: reason; ...`` of a batch's per-name failures, sorted by name, for exit messages."""
     return "; ".join(f"{name}: {reason}" for name, reason in sorted(failures.items()))
+
+
+def submit_child(process, wrapper, namespace: str, label: str, **inputs):
+    """Submit one job of ``inputs`` from ``process`` through the restart ``wrapper`` (its input ``namespace``):
+    both labelled ``label`` (also the call link), the job with the process's ``options`` input when it has one."""
+    metadata = {"label": label}
+    if "options" in process.inputs:
+        metadata["options"] = dict(process.inputs.options)
+    return process.submit(wrapper, **{namespace: {**inputs, "metadata": metadata}},
+                          metadata={"label": label, "call_link_label": label})

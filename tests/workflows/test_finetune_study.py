@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
-from conftest import make_dataset, write_fake_model
+from conftest import make_dataset, run_training, training_parameters, write_fake_model
 
 from aiida_grace.common.demo import huber_loss
 from aiida_grace.common.finetune_study import grouped_errors
@@ -22,7 +22,7 @@ from aiida_grace.functions.synthetic import new_level_of_theory
 from aiida_grace.workflows.finetune_study import GraceFinetuneStudyWorkChain
 
 PNG = b"\x89PNG\r\n\x1a\n"
-FIT = {"loss": huber_loss(), "batch_size": 4, "test_batch_size": 8, "opt_params": {"learning_rate": 0.01}}
+FIT = {"loss": huber_loss(), "batch_size": 2, "test_batch_size": 8, "opt_params": {"learning_rate": 0.005}}
 
 
 def relabelled(dataset):
@@ -31,7 +31,7 @@ def relabelled(dataset):
 
 def study_parameters(**changes) -> dict:
     return {"strategies": ["zero_shot", "naive", "frozen_2a", "from_scratch"], "fractions": [0.5, 1.0], "seeds": [1],
-            "training": {"fit": {**FIT, "maxiter": 8}}, "scratch": {"fit": {"maxiter": 8}}, **changes}
+            "training": {"fit": {**FIT, "maxiter": 20}}, "scratch": {"fit": {"maxiter": 20}}, **changes}
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +45,18 @@ def study_sets(aiida_profile):
 
 
 @pytest.fixture(scope="module")
-def study(grace_codes, emt_teacher, study_sets):
+def parent(grace_codes):
+    """A tiny float64 GRACE-1L trained on EMT Cu-Al-Ni for 40 epochs: good enough that fine-tuning can only lose
+    what it knew of Cu (6 epochs are not: any further training then improves the original set too)."""
+    train = make_dataset(elements=("Cu", "Al", "Ni"), n=32, seed=60, rattle=0.08, max_strain=0.05)
+    test = make_dataset(elements=("Cu", "Al", "Ni"), n=6, seed=61, rattle=0.08, max_strain=0.05)
+    return run_training(grace_codes, train, test, training_parameters(epochs=40, learning_rate=0.01))[0]["model"]
+
+
+@pytest.fixture(scope="module")
+def study(grace_codes, parent, study_sets):
     builder = GraceFinetuneStudyWorkChain.get_builder()
-    builder.code, builder.driver_code, builder.parent_model = grace_codes["gracemaker"], grace_codes["driver"], \
-        emt_teacher
+    builder.code, builder.driver_code, builder.parent_model = grace_codes["gracemaker"], grace_codes["driver"], parent
     for port, dataset in study_sets.items():
         builder[port] = dataset
     builder.parameters = orm.Dict(study_parameters())
@@ -67,27 +75,27 @@ def test_naive_learns_the_new_data_and_forgets_more_than_frozen(study):
     assert table["new_elements"] == ["Al", "Ni"]
     assert sorted(table["combinations"]) == sorted(
         ["zero_shot"] + [f"{s}__pct{p}_seed1" for s in ("naive", "frozen_2a", "from_scratch") for p in (50, 100)])
-    zero_shot = table["combinations"]["zero_shot"]
-    for strategy in ("naive", "frozen_2a"):
-        assert mae(table, f"{strategy}__pct100_seed1", "downstream") < 0.8 * mae(table, "zero_shot", "downstream")
+    for strategy in ("naive", "frozen_2a"):  # both learn the new level of theory
+        assert mae(table, f"{strategy}__pct100_seed1", "downstream") < 0.5 * mae(table, "zero_shot", "downstream")
         assert mae(table, f"{strategy}__pct100_seed1", "downstream", "energy_per_atom") < \
-            0.5 * mae(table, "zero_shot", "downstream", "energy_per_atom")
+            0.7 * mae(table, "zero_shot", "downstream", "energy_per_atom")
     for fraction in (50, 100):
-        naive, frozen = (table["combinations"][f"{s}__pct{fraction}_seed1"] for s in ("naive", "frozen_2a"))
+        naive, frozen = (f"{s}__pct{fraction}_seed1" for s in ("naive", "frozen_2a"))
         # frozen 2a trains only the Al and Ni rows of the final coefficients: Cu-only cells keep their energies
-        assert frozen["original_energy_change"] < 1e-8
-        assert naive["original_energy_change"] > 1e-3
-        assert mae(table, naive_name := f"naive__pct{fraction}_seed1", "original", group="other") > \
-            mae(table, "zero_shot", "original", group="other") + 1e-4, naive_name
-        assert frozen["original"]["other"] == zero_shot["original"]["other"] or np.isclose(
-            mae(table, f"frozen_2a__pct{fraction}_seed1", "original", group="other"),
-            mae(table, "zero_shot", "original", group="other"), rtol=0, atol=1e-9)
-        assert mae(table, f"naive__pct{fraction}_seed1", "original") > mae(table, f"frozen_2a__pct{fraction}_seed1",
-                                                                           "original")
+        assert table["combinations"][frozen]["original_energy_change"] < 1e-8
+        assert mae(table, frozen, "original", "energy_per_atom", "other") == pytest.approx(
+            mae(table, "zero_shot", "original", "energy_per_atom", "other"), rel=0, abs=1e-9)
+        # naive fine-tuning moves every weight: the Cu-only cells' energies go astray
+        assert table["combinations"][naive]["original_energy_change"] > 0.05
+        assert mae(table, naive, "original", "energy_per_atom", "other") > \
+            3 * mae(table, "zero_shot", "original", "energy_per_atom", "other")
+        # and on the whole original set naive forgets more than frozen
+        assert mae(table, naive, "original", "energy_per_atom") > 2 * mae(table, frozen, "original", "energy_per_atom")
     # a from-scratch model knows only Al and Ni: evaluated on the downstream test set only
     assert "original" not in table["combinations"]["from_scratch__pct100_seed1"]
-    assert set(table["pareto_front"]) <= {"zero_shot", *(f"{s}__pct{p}_seed1" for s in ("naive", "frozen_2a")
-                                                         for p in (50, 100))}
+    assert set(table["pareto_front"]["energy_per_atom"]) <= set(table["combinations"]) - {
+        "from_scratch__pct50_seed1", "from_scratch__pct100_seed1"}
+    assert "frozen_2a__pct100_seed1" in table["pareto_front"]["energy_per_atom"]
 
 
 @pytest.mark.slow
@@ -117,10 +125,8 @@ def test_table_errors_equal_the_models_through_plain_ase(study, study_sets, tmp_
 @pytest.mark.slow
 def test_subsets_are_nested_and_models_and_plots_are_stored(study, study_sets):
     results, node = study
-    subsets = {}
-    for link in node.base.links.get_outgoing().all():
-        if link.node.process_label == "training_subsets":
-            subsets = {out.link_label: out.node for out in link.node.base.links.get_outgoing().all()}
+    (made,) = [called for called in node.called if called.process_label == "training_subsets"]
+    subsets = {link.link_label: link.node for link in made.base.links.get_outgoing().all()}
     half, whole = (set(d.to_dataframe()["energy"]) for d in (subsets["pct50_seed1"], subsets["pct100_seed1"]))
     assert half < whole and len(whole) == 16  # 18 minus the 2 held out for validation (fraction 0.1)
     assert not whole & set(study_sets["test_dataset"].to_dataframe()["energy"])
