@@ -271,6 +271,11 @@ def _study_mae(row: dict, errors_set: str, label: str) -> float:
     return row.get(errors_set, {}).get("all", {}).get(label, {}).get("mae", np.nan)
 
 
+def study_colours(table: dict) -> dict[str, str]:
+    """One colour per strategy of a study table, the same in every panel and picture."""
+    return {s: f"C{i}" for i, s in enumerate(sorted({r["strategy"] for r in table["combinations"].values()}))}
+
+
 def data_efficiency(table: dict, path: str | Path, title: str = "") -> Path:
     """Errors against the number of training structures, one line per strategy (mean over seeds, bars from the
     lowest to the highest seed), the zero-shot parent as a dashed line (grace.finetune_study ``table``)."""
@@ -278,9 +283,9 @@ def data_efficiency(table: dict, path: str | Path, title: str = "") -> Path:
     rows = table["combinations"].values()
     panels = [p for p in STUDY_PANELS if any(np.isfinite(_study_mae(r, p[0], p[1])) for r in rows)]
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    strategies = sorted({r["strategy"] for r in rows if r["strategy"] != "zero_shot"})
+    colours = study_colours(table)
     for axis, (errors_set, label, scale, axis_label) in zip(axes[0], panels):
-        for strategy in strategies:
+        for strategy in (s for s in colours if s != "zero_shot"):
             by_size: dict[int, list[float]] = {}
             for row in rows:
                 value = _study_mae(row, errors_set, label)
@@ -291,7 +296,8 @@ def data_efficiency(table: dict, path: str | Path, title: str = "") -> Path:
             sizes = sorted(by_size)
             mean = np.array([np.mean(by_size[n]) for n in sizes])
             spread = np.array([[m - min(by_size[n]), max(by_size[n]) - m] for n, m in zip(sizes, mean)])
-            axis.errorbar(sizes, mean, yerr=spread.T, fmt="-o", markersize=4, capsize=3, label=strategy)
+            axis.errorbar(sizes, mean, yerr=spread.T, fmt="-o", markersize=4, capsize=3, label=strategy,
+                          color=colours[strategy])
         for row in rows:
             if row["strategy"] == "zero_shot" and np.isfinite(_study_mae(row, errors_set, label)):
                 axis.axhline(_study_mae(row, errors_set, label) * scale, color="grey", ls="--", label="zero-shot")
@@ -322,14 +328,14 @@ def forgetting_pareto(table: dict, path: str | Path, title: str = "") -> Path | 
         return None
     plt = _pyplot()
     figure, axes = plt.subplots(1, len(panels), figsize=(5.4 * len(panels), 4.4), squeeze=False)
-    colours = {s: f"C{i}" for i, s in enumerate(sorted({r["strategy"] for r in rows.values()}))}
+    colours = study_colours(table)
     for axis, (label, unit, points) in zip(axes[0], panels):
         for strategy, colour in colours.items():
             names = [n for n in points if rows[n]["strategy"] == strategy]
             if not names:
                 continue
-            axis.scatter([points[n][0] for n in names], [points[n][1] for n in names],
-                         s=[30 + 120 * rows[n].get("fraction", 1.0) for n in names], c=colour,
+            sizes = [200 if strategy == "zero_shot" else 30 + 120 * rows[n]["fraction"] for n in names]
+            axis.scatter([points[n][0] for n in names], [points[n][1] for n in names], s=sizes, c=colour,
                          marker="*" if strategy == "zero_shot" else "o", label=strategy, alpha=0.8,
                          edgecolors="black", linewidths=0.5)
         front = [points[n] for n in table.get("pareto_front", {}).get(label, []) if n in points]

@@ -18,9 +18,12 @@ from aiida_grace.workflows.finetune_study import GraceFinetuneStudyWorkChain
 
 def parse_args():
     parser = example_parser(__doc__, model="PK or UUID of the parent, a GraceModelData with Cu, Al and Ni that "
-                                           "grace.train trained (default: train one, ~2 min)", epochs=40)
+                                           "grace.train trained (default: train one, ~3 min)", epochs=60)
     parser.add_argument("--study-epochs", type=int, default=30, help="epochs of every fine-tuning (from scratch: "
                                                                      "twice as many) (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=0.01,
+                        help="of every training: tiny models learn at 0.01; the protocol's 0.001 suits a foundation "
+                             "model (default: %(default)s)")
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0],
                         help="fractions of the new data to train on (default: %(default)s)")
     return parser.parse_args()
@@ -59,11 +62,13 @@ def main():
         parent = orm.load_node(args.model)
     else:
         parent = train_demo(gracemaker, driver, emt(["Cu", "Al", "Ni"], 48, 300), args.epochs,
-                            "GRACE-1L tiny, EMT Cu-Al-Ni", batch_size=8, test_batch_size=16)
+                            "GRACE-1L tiny, EMT Cu-Al-Ni")
         print(f"trained the parent <{parent.pk}>: pass --model {parent.pk} to reuse it")
     original = merge_datasets(cu=emt(["Cu"], 6, 301), alloys=emt(["Cu", "Al", "Ni"], 10, 302))
-    overrides = {"fractions": args.fractions, "training": {"fit": {"maxiter": args.study_epochs}},
-                 "scratch": {"fit": {"maxiter": 2 * args.study_epochs}}}
+    fit = {"opt_params": {"learning_rate": args.learning_rate}, "batch_size": 4,
+           "scheduler_params": {"minimum_learning_rate": args.learning_rate / 10}}
+    overrides = {"fractions": args.fractions, "training": {"fit": {**fit, "maxiter": args.study_epochs}},
+                 "scratch": {"fit": {**fit, "maxiter": 2 * args.study_epochs}}}
     builder = GraceFinetuneStudyWorkChain.get_builder_from_protocol(
         gracemaker, driver, new_theory(emt(["Al", "Ni"], 40, 303)), new_theory(emt(["Al", "Ni"], 10, 304)),
         parent_model=parent, original_dataset=original, protocol="fast", overrides=overrides)

@@ -144,7 +144,7 @@ def test_finetune_study_example_prints_the_table_and_draws_both_pictures(grace_c
     node = process_of(out, "grace.finetune_study")
     assert node.is_finished_ok and node.inputs.parent_model.pk == emt_teacher.pk, node.exit_message
     table = node.outputs.table.get_dict()["combinations"]
-    printed = example_rows(out, ("zero_shot", "naive__", "frozen_2a__", "from_scratch__"))
+    printed = example_rows(out, ("zero_shot", "naive_pct", "frozen_2a_pct", "from_scratch_pct"))
     assert set(printed) == set(table), out
     for name, numbers in printed.items():  # n, E test, F test (meV) as stored
         downstream = table[name]["downstream"]["all"]

@@ -10,6 +10,7 @@ Settings (``grace.finetune_study`` ``parameters``)::
     reduce_elements: false        # fine-tuned models keep only the downstream data's elements (grace.train's)
     training: {...}               # grace.train parameters of every fine-tuning job (finetune and seed are set here)
     scratch: {...}                # from_scratch: merged over `training` and the parent's architecture
+    probes: {point_defects: {protocol: fast, overrides: {...}}, ...}  # property workflows run on every model
 
 Element groups: the *new* elements are those of the downstream training data. Energies per atom are split by
 structure (``new``: containing a new element; ``other``: none), force components by atom (``new``: atoms of a
@@ -30,9 +31,14 @@ FINETUNE_STRATEGIES = tuple(FREEZE_STRATEGIES)  # naive, frozen_2a, frozen_2b, f
 STRATEGIES = ("zero_shot", *FINETUNE_STRATEGIES, "from_scratch")
 # which frozen strategy fits which architecture (the trainable variables must exist in the parent)
 FROZEN_ARCHITECTURES = {"frozen_2a": ("GRACE-1L", "GRACE-2L"), "frozen_2b": ("GRACE-2L",), "frozen_fs": ("GRACE-FS",)}
-KNOWN_KEYS = {"strategies", "fractions", "seeds", "validation_fraction", "reduce_elements", "training", "scratch"}
+KNOWN_KEYS = {"strategies", "fractions", "seeds", "validation_fraction", "reduce_elements", "training", "scratch",
+              "probes"}
+# property probes: the validation workflows run on every model of the study (probe name → entry point)
+PROBES = {"elastic": "grace.elastic.batch", "eos": "grace.eos", "point_defects": "grace.point_defects",
+          "surface_energy": "grace.surface_energy", "grain_boundary": "grace.grain_boundary"}
 DEFAULTS = {"strategies": ["zero_shot", "naive", "frozen_2a", "from_scratch"], "fractions": [0.25, 0.5, 1.0],
-            "seeds": [1], "validation_fraction": 0.1, "reduce_elements": False, "training": {}, "scratch": {}}
+            "seeds": [1], "validation_fraction": 0.1, "reduce_elements": False, "training": {}, "scratch": {},
+            "probes": {}}
 GROUPS = ("all", "new", "other")
 
 
@@ -71,6 +77,7 @@ def validate_study_settings(settings: dict) -> dict:
             raise StudySettingsError(f"'{key}' must be a dictionary of grace.train parameters")
         if "finetune" in merged[key] or "seed" in merged[key]:
             raise StudySettingsError(f"'{key}' must not set finetune or seed: the study sets them per job")
+    _check_probes(merged["probes"])
     try:
         validate_parameters(merged["training"])
         validate_parameters(merge(merged["training"], merged["scratch"]))
@@ -78,6 +85,16 @@ def validate_study_settings(settings: dict) -> dict:
         raise StudySettingsError(f"training parameters: {exception}") from exception
     merged["fractions"] = sorted(float(f) for f in fractions)
     return merged
+
+
+def _check_probes(probes) -> None:
+    if not isinstance(probes, dict):
+        raise StudySettingsError("probes must map probe names to {protocol, overrides}")
+    for name, probe in probes.items():
+        if name not in PROBES:
+            raise StudySettingsError(f"unknown probe {name!r}; choose from {', '.join(PROBES)}")
+        if not isinstance(probe, dict) or set(probe) - {"protocol", "overrides"}:
+            raise StudySettingsError(f"probes.{name} takes only 'protocol' and 'overrides', got {probe!r}")
 
 
 def strategy_problem(strategy: str, parent_architecture: str | None) -> str | None:
@@ -96,8 +113,9 @@ def subset_name(fraction: float, seed: int) -> str:
 
 
 def combination_name(strategy: str, subset: str | None) -> str:
-    """'naive__pct25_seed1'; the zero-shot parent has no subset."""
-    return strategy if subset is None else f"{strategy}__{subset}"
+    """'naive_pct25_seed1' (no double underscore: AiiDA reads it as a namespace); the zero-shot parent has no
+    subset."""
+    return strategy if subset is None else f"{strategy}_{subset}"
 
 
 def subset_size(n_structures: int, fraction: float) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from aiida import orm
 from aiida.engine import calcfunction
 
-from ..common.finetune_study import energy_change, grouped_errors, nested_subsets, pareto_front
+from ..common.finetune_study import PROBES, energy_change, grouped_errors, nested_subsets, pareto_front
 from ..data import GraceDatasetData
 
 
@@ -51,11 +51,30 @@ def pareto_points(combinations: dict, label: str) -> dict[str, tuple[float, floa
 
 
 @calcfunction
+def probe_results(**outputs: orm.Dict) -> orm.Dict:
+    """One model's property probes: keywords ``<probe>_values_<structure>`` (a probe's output_parameters) and
+    ``<probe>_scores`` → {probe: {values: {structure: ...}, scores: ...}}."""
+    result: dict = {}
+    for key, node in outputs.items():
+        probe = next(name for name in PROBES if key.startswith(f"{name}_"))
+        entry = result.setdefault(probe, {"values": {}})
+        item = key[len(probe) + 1:]
+        if item == "scores":
+            entry["scores"] = node.get_dict()
+        else:
+            entry["values"][item.removeprefix("values_")] = node.get_dict()
+    return orm.Dict(result)
+
+
+@calcfunction
 def study_table(combinations: orm.Dict, new_elements: orm.List, **errors: orm.Dict) -> orm.Dict:
-    """The study's results: per combination its description (strategy, fraction, seed, n_train) and errors
-    (keyword = combination name), the new elements and the forgetting Pareto front (force MAE on the downstream
-    test set against MAE on the original set, of energy per atom and of forces)."""
+    """The study's results: per combination its description (strategy, fraction, seed, n_train), errors (keyword =
+    combination name) and property probes (keyword ``probes_<combination>``), the new elements and the forgetting
+    Pareto fronts (MAE on the downstream test set against MAE on the original set, of energy and of forces)."""
     rows = {name: {**description, **errors[name].get_dict()} for name, description in combinations.get_dict().items()}
+    for name in rows:
+        if f"probes_{name}" in errors:
+            rows[name]["probes"] = errors[f"probes_{name}"].get_dict()
     return orm.Dict({"new_elements": new_elements.get_list(), "combinations": rows,
                      "pareto_front": {label: pareto_front(pareto_points(rows, label)) for label in PARETO_LABELS}})
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
+from aiida.plugins import WorkflowFactory
 
 from ..calculations.validation import dict_port_validator, missing_elements
 from ..common.finetune_study import (
     FINETUNE_STRATEGIES,
+    PROBES,
     combination_name,
     strategy_problem,
     subset_name,
@@ -16,7 +18,7 @@ from ..common.finetune_study import (
 from ..common.train_input import loss_labels, merge, validate_parameters
 from ..data import GraceDatasetData, GraceModelData
 from ..functions.dataset import split_dataset
-from ..functions.finetune_study import study_errors, study_plots, study_table, training_subsets
+from ..functions.finetune_study import probe_results, study_errors, study_plots, study_table, training_subsets
 from .base_evaluate import GraceBaseEvaluateWorkChain
 from .base_train import GraceBaseTrainWorkChain
 from .utils import failure_reason, read_protocol, submit_child
@@ -49,14 +51,49 @@ def scratch_architecture(model: GraceModelData) -> dict | None:
     return None
 
 
+def probe_builder(name: str, settings: dict, code, model, inputs, options=None):
+    """The builder of property probe ``name`` (its workflow's protocol and overrides) for ``model``."""
+    probe = settings["probes"][name]
+    reference = inputs.get("probe_references", {}).get(name)
+    keyword = {"reference_tensors" if name == "elastic" else "reference": reference} if reference is not None else {}
+    return WorkflowFactory(PROBES[name]).get_builder_from_protocol(
+        code, model, dict(inputs["probe_structures"]), protocol=probe.get("protocol"),
+        overrides=probe.get("overrides"), options=options, **keyword)
+
+
+def probe_elements(inputs) -> set[str]:
+    return {kind.symbol for structure in inputs.get("probe_structures", {}).values() for kind in structure.kinds}
+
+
+def _validate_probes(settings: dict, inputs) -> str | None:
+    """Probes need structures; their references name a probe; each probe's own checks pass for the parent."""
+    probes = settings["probes"]
+    if probes and not inputs.get("probe_structures"):
+        return f"probes {', '.join(probes)} need probe_structures"
+    unknown = set(inputs.get("probe_references", {})) - set(probes)
+    if unknown:
+        return f"probe_references {', '.join(sorted(unknown))} name no probe of the parameters"
+    parent = inputs.get("parent_model")
+    for name in probes if parent is not None else ():
+        try:
+            builder = probe_builder(name, settings, inputs["driver_code"], parent, inputs)
+        except ValueError as exception:
+            return f"probe {name}: {exception}"
+        error = builder._process_class.spec().inputs.validate(builder._inputs(prune=True))
+        if error is not None:
+            return f"probe {name}: {error.message}"
+    return None
+
+
 def _validate_parent(parent, settings: dict, inputs) -> str | None:
     strategies = set(settings["strategies"])
     if parent is None:
         needing = sorted(strategies - {"from_scratch"})
         return f"strategies {', '.join(needing)} need a parent_model" if needing else None
-    for port in ("dataset", "test_dataset", "original_dataset"):
+    for port in ("dataset", "test_dataset", "original_dataset", "probe_structures"):
         if port in inputs:
-            message = missing_elements(parent, set(inputs[port].elements), what=f"{port} contains", role="parent_model")
+            elements = probe_elements(inputs) if port == "probe_structures" else set(inputs[port].elements)
+            message = missing_elements(parent, elements, what=f"{port} contains", role="parent_model")
             if message:
                 return message
     if not parent.has_saved_model:
@@ -80,7 +117,7 @@ def validate_inputs(inputs, _):
         settings = validate_study_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
     except ValueError as exception:
         return f"invalid fine-tuning study parameters: {exception}"
-    message = _validate_parent(inputs.get("parent_model"), settings, inputs)
+    message = _validate_parent(inputs.get("parent_model"), settings, inputs) or _validate_probes(settings, inputs)
     if message:
         return message
     needed = loss_labels(validate_parameters(settings["training"]))
@@ -121,9 +158,15 @@ class GraceFinetuneStudyWorkChain(WorkChain):
                    help="Held-out downstream structures: never trained on or used to pick checkpoints.")
         spec.input("original_dataset", valid_type=GraceDatasetData, required=False,
                    help="Data of the parent's domain, to measure what each strategy forgets.")
+        spec.input_namespace("probe_structures", valid_type=orm.StructureData, dynamic=True, required=False,
+                             help="Bulk structures the property probes (parameters.probes) run on, for every model.")
+        spec.input_namespace("probe_references", valid_type=(orm.Dict, orm.ArrayData), dynamic=True, required=False,
+                             help="Reference values per probe: the probe workflow's reference (elastic: "
+                                  "reference_tensors).")
         spec.input("parameters", valid_type=orm.Dict, default=lambda: orm.Dict(load_protocol()),
                    validator=dict_port_validator(validate_study_settings, "fine-tuning study parameters"),
-                   help="strategies, fractions, seeds, validation_fraction, reduce_elements, training, scratch; see "
+                   help="strategies, fractions, seeds, validation_fraction, reduce_elements, training, scratch, "
+                        "probes; see "
                         "aiida_grace.common.finetune_study.")
         spec.input("options", valid_type=dict, non_db=True, required=False,
                    help="metadata.options of every child job (resources, max_wallclock_seconds...).")
@@ -132,11 +175,12 @@ class GraceFinetuneStudyWorkChain(WorkChain):
         spec.outline(cls.setup, cls.train, cls.inspect_training, cls.evaluate, cls.inspect_evaluation, cls.analyse)
 
         spec.output_namespace("models", valid_type=GraceModelData, dynamic=True,
-                              help="Every trained model by combination name (strategy__pctNN_seedS).")
+                              help="Every trained model by combination name (strategy_pctNN_seedS).")
         spec.output("table", valid_type=orm.Dict,
                     help="Per combination: strategy, fraction, seed, n_train and errors (downstream, original) by "
                          "element group (all, new, other): MAE/RMSE of energy per atom (eV/atom) and forces (eV/Å); "
-                         "original_energy_change (eV); the new elements and the forgetting Pareto fronts.")
+                         "original_energy_change (eV); probes: each probe's values and scores; the new elements "
+                         "and the forgetting Pareto fronts.")
         spec.output("data_efficiency", valid_type=orm.SinglefileData, help="Errors against training-set size (PNG).")
         spec.output("forgetting", valid_type=orm.SinglefileData, required=False,
                     help="Downstream against original-set energy and force MAE, with the Pareto fronts (PNG).")
@@ -204,8 +248,8 @@ class GraceFinetuneStudyWorkChain(WorkChain):
                 continue
             subset = self.ctx.subsets[subset_name(combination["fraction"], combination["seed"])]
             inputs = {"parent_model": self.inputs.parent_model} if combination["strategy"] != "from_scratch" else {}
-            futures[f"train__{name}"] = submit_child(
-                self, GraceBaseTrainWorkChain, "train", f"train__{name}", code=self.inputs.code,
+            futures[f"train_{name}"] = submit_child(
+                self, GraceBaseTrainWorkChain, "train", f"train_{name}", code=self.inputs.code,
                 driver_code=self.inputs.driver_code, dataset=subset, test_dataset=self.ctx.validation,
                 parameters=orm.Dict(self._training_parameters(combination["strategy"], combination["seed"])),
                 **inputs)
@@ -217,7 +261,7 @@ class GraceFinetuneStudyWorkChain(WorkChain):
         if "zero_shot" in self.ctx.combinations:
             self.ctx.models["zero_shot"] = self.inputs.parent_model
         for name in self.ctx.combinations:
-            node = self.ctx.get(f"train__{name}")
+            node = self.ctx.get(f"train_{name}")
             if node is None:
                 continue
             if node.is_finished_ok:
@@ -242,22 +286,50 @@ class GraceFinetuneStudyWorkChain(WorkChain):
     def evaluate(self):
         futures = {}
         for name, model in self.ctx.models.items():
-            futures[f"evaluate__{name}"] = submit_child(
-                self, GraceBaseEvaluateWorkChain, "evaluate", f"evaluate__{name}", code=self.inputs.driver_code,
+            futures[f"evaluate_{name}"] = submit_child(
+                self, GraceBaseEvaluateWorkChain, "evaluate", f"evaluate_{name}", code=self.inputs.driver_code,
                 model=model, datasets=self._evaluation_sets(model))
         sets = "test and original sets" if "original_dataset" in self.inputs else "test set"
         self.report(f"evaluating {len(futures)} models on the {sets}, one job per model")
+        options = dict(self.inputs.options) if "options" in self.inputs else None
+        for name, model in self.ctx.models.items():
+            if not probe_elements(self.inputs) <= set(model.elements):
+                continue
+            for probe in self.ctx.settings["probes"]:
+                builder = probe_builder(probe, self.ctx.settings, self.inputs.driver_code, model, self.inputs, options)
+                label = f"probe_{probe}_{name}"
+                builder.metadata.label, builder.metadata.call_link_label = label, label
+                futures[label] = self.submit(builder)
+        if self.ctx.settings["probes"]:
+            self.report(f"property probes {', '.join(self.ctx.settings['probes'])} on every model that has the "
+                        f"probe structures' elements")
         return ToContext(**futures)
 
     def inspect_evaluation(self):
-        failed = [self.ctx[f"evaluate__{name}"] for name in self.ctx.models
-                  if not self.ctx[f"evaluate__{name}"].is_finished_ok]
+        failed = [self.ctx[f"evaluate_{name}"] for name in self.ctx.models
+                  if not self.ctx[f"evaluate_{name}"].is_finished_ok]
         if failed:
             return self.exit_codes.ERROR_EVALUATION_FAILED.format(
                 message="; ".join(f"{node.label} <{node.pk}>: {failure_reason(node)}" for node in failed))
 
+    def _probes_of(self, name: str) -> orm.Dict | None:
+        """The probes' values and scores of model ``name`` (probes that failed are reported and left out)."""
+        outputs = {}
+        for probe in self.ctx.settings["probes"]:
+            node = self.ctx.get(f"probe_{probe}_{name}")
+            if node is None:
+                continue
+            if not node.is_finished_ok:
+                self.report(f"probe {probe} of {name} <{node.pk}> failed: {failure_reason(node)}")
+            per_structure = node.outputs["output_parameters"] if "output_parameters" in node.outputs else {}
+            for structure, values in per_structure.items():
+                outputs[f"{probe}_values_{structure}"] = values
+            if "scores" in node.outputs:
+                outputs[f"{probe}_scores"] = node.outputs.scores
+        return probe_results(**outputs) if outputs else None
+
     def analyse(self):
-        predictions = {name: self.ctx[f"evaluate__{name}"].outputs.output_datasets for name in self.ctx.models}
+        predictions = {name: self.ctx[f"evaluate_{name}"].outputs.output_datasets for name in self.ctx.models}
         zero_shot = predictions.get("zero_shot", {}).get("original")
         new_elements = orm.List(self.ctx.new_elements)
         errors = {}
@@ -269,7 +341,9 @@ class GraceFinetuneStudyWorkChain(WorkChain):
                     inputs["zero_shot_original"] = zero_shot
             errors[name] = study_errors(new_elements, **inputs)
         described = {name: self.ctx.combinations[name] for name in errors}
-        table = study_table(orm.Dict(described), new_elements, **errors)
+        probes = {f"probes_{name}": self._probes_of(name) for name in errors}
+        table = study_table(orm.Dict(described), new_elements, **errors,
+                            **{key: node for key, node in probes.items() if node is not None})
         self.out("table", table)
         for name, plot in study_plots(table).items():
             self.out(name, plot)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
+from ase.build import bulk
 from conftest import make_dataset, run_training, training_parameters, write_fake_model
 
 from aiida_grace.common.demo import huber_loss
@@ -74,13 +75,13 @@ def test_naive_learns_the_new_data_and_forgets_more_than_frozen(study):
     table = study[0]["table"].get_dict()
     assert table["new_elements"] == ["Al", "Ni"]
     assert sorted(table["combinations"]) == sorted(
-        ["zero_shot"] + [f"{s}__pct{p}_seed1" for s in ("naive", "frozen_2a", "from_scratch") for p in (50, 100)])
+        ["zero_shot"] + [f"{s}_pct{p}_seed1" for s in ("naive", "frozen_2a", "from_scratch") for p in (50, 100)])
     for strategy in ("naive", "frozen_2a"):  # both learn the new level of theory
-        assert mae(table, f"{strategy}__pct100_seed1", "downstream") < 0.5 * mae(table, "zero_shot", "downstream")
-        assert mae(table, f"{strategy}__pct100_seed1", "downstream", "energy_per_atom") < \
+        assert mae(table, f"{strategy}_pct100_seed1", "downstream") < 0.5 * mae(table, "zero_shot", "downstream")
+        assert mae(table, f"{strategy}_pct100_seed1", "downstream", "energy_per_atom") < \
             0.7 * mae(table, "zero_shot", "downstream", "energy_per_atom")
     for fraction in (50, 100):
-        naive, frozen = (f"{s}__pct{fraction}_seed1" for s in ("naive", "frozen_2a"))
+        naive, frozen = (f"{s}_pct{fraction}_seed1" for s in ("naive", "frozen_2a"))
         # frozen 2a trains only the Al and Ni rows of the final coefficients: Cu-only cells keep their energies
         assert table["combinations"][frozen]["original_energy_change"] < 1e-8
         assert mae(table, frozen, "original", "energy_per_atom", "other") == pytest.approx(
@@ -92,10 +93,10 @@ def test_naive_learns_the_new_data_and_forgets_more_than_frozen(study):
         # and on the whole original set naive forgets more than frozen
         assert mae(table, naive, "original", "energy_per_atom") > 2 * mae(table, frozen, "original", "energy_per_atom")
     # a from-scratch model knows only Al and Ni: evaluated on the downstream test set only
-    assert "original" not in table["combinations"]["from_scratch__pct100_seed1"]
+    assert "original" not in table["combinations"]["from_scratch_pct100_seed1"]
     assert set(table["pareto_front"]["energy_per_atom"]) <= set(table["combinations"]) - {
-        "from_scratch__pct50_seed1", "from_scratch__pct100_seed1"}
-    assert "frozen_2a__pct100_seed1" in table["pareto_front"]["energy_per_atom"]
+        "from_scratch_pct50_seed1", "from_scratch_pct100_seed1"}
+    assert "frozen_2a_pct100_seed1" in table["pareto_front"]["energy_per_atom"]
 
 
 @pytest.mark.slow
@@ -104,7 +105,7 @@ def test_table_errors_equal_the_models_through_plain_ase(study, study_sets, tmp_
 
     results, _ = study
     table = results["table"].get_dict()
-    model = results["models"]["naive__pct100_seed1"]
+    model = results["models"]["naive_pct100_seed1"]
     reference = study_sets["test_dataset"].to_ase()
     calculator = TPCalculator(str(model.export(tmp_path / "model") / "final_model"))
     predicted = []
@@ -113,7 +114,7 @@ def test_table_errors_equal_the_models_through_plain_ase(study, study_sets, tmp_
         atoms.calc = calculator
         predicted.append(with_labels(atoms, atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()))
     direct = grouped_errors(reference, predicted, ["Al", "Ni"])
-    row = table["combinations"]["naive__pct100_seed1"]["downstream"]
+    row = table["combinations"]["naive_pct100_seed1"]["downstream"]
     for label in ("energy_per_atom", "forces"):
         assert row["all"][label]["mae"] == pytest.approx(direct["all"][label]["mae"], rel=0, abs=1e-7)
     # by hand, without grouped_errors: force MAE over all components
@@ -130,11 +131,63 @@ def test_subsets_are_nested_and_models_and_plots_are_stored(study, study_sets):
     half, whole = (set(d.to_dataframe()["energy"]) for d in (subsets["pct50_seed1"], subsets["pct100_seed1"]))
     assert half < whole and len(whole) == 16  # 18 minus the 2 held out for validation (fraction 0.1)
     assert not whole & set(study_sets["test_dataset"].to_dataframe()["energy"])
-    assert sorted(results["models"]) == sorted(f"{s}__pct{p}_seed1" for s in ("naive", "frozen_2a", "from_scratch")
+    assert sorted(results["models"]) == sorted(f"{s}_pct{p}_seed1" for s in ("naive", "frozen_2a", "from_scratch")
                                                for p in (50, 100))
     for name in ("data_efficiency", "forgetting"):
         with results[name].open(mode="rb") as handle:
             assert handle.read(8) == PNG
+
+
+def emt_vacancy_energy(element: str, a: float) -> float:
+    """E_f of a relaxed vacancy in a 2×2×2 fcc cube (32 sites) with EMT (eV), computed here with ASE."""
+    from ase.calculators.emt import EMT
+    from ase.optimize import FIRE
+
+    perfect = bulk(element, "fcc", a=a, cubic=True).repeat(2)
+    perfect.calc = EMT()
+    energy_per_atom = perfect.get_potential_energy() / len(perfect)
+    vacancy = perfect.copy()
+    del vacancy[0]
+    vacancy.calc = EMT()
+    FIRE(vacancy, logfile=None).run(fmax=0.01, steps=500)
+    return vacancy.get_potential_energy() - len(vacancy) * energy_per_atom
+
+
+@pytest.mark.slow
+def test_vacancy_probe_runs_on_every_model_and_equals_a_direct_run(grace_codes, parent, study_sets):
+    from aiida.manage.caching import enable_caching
+
+    from aiida_grace.workflows.point_defects import GracePointDefectsWorkChain
+
+    probe = {"protocol": "fast", "overrides": {"defects": ["vacancy"], "bulk_relax": {"fmax": 0.01}}}
+    reference = {"source": "EMT (ASE), relaxed vacancy in 32 sites", "units": {"vacancy": "eV"},
+                 "vacancy": {"Ni": emt_vacancy_energy("Ni", 3.52)}}
+    builder = GraceFinetuneStudyWorkChain.get_builder()
+    builder.code, builder.driver_code, builder.parent_model = grace_codes["gracemaker"], grace_codes["driver"], parent
+    builder.dataset, builder.test_dataset = study_sets["dataset"], study_sets["test_dataset"]
+    builder.probe_structures = {"Ni": orm.StructureData(ase=bulk("Ni", "fcc", a=3.52))}
+    builder.probe_references = {"point_defects": orm.Dict(reference)}
+    builder.parameters = orm.Dict(study_parameters(strategies=["zero_shot", "frozen_2a"], fractions=[1.0],
+                                                   probes={"point_defects": probe}))
+    with enable_caching(identifier="aiida.calculations:grace.evaluate"):
+        results, node = run_get_node(builder)
+        assert node.is_finished_ok, (node.exit_status, node.exit_message)
+        rows = results["table"]["combinations"]
+        assert set(rows) == {"zero_shot", "frozen_2a_pct100_seed1"}
+        for row in rows.values():
+            vacancy = row["probes"]["point_defects"]["values"]["Ni"]["values"]["vacancy"]
+            scores = row["probes"]["point_defects"]["scores"]
+            assert scores["vacancy"]["mae"] == pytest.approx(abs(vacancy - reference["vacancy"]["Ni"]), abs=1e-12)
+        # the probe is grace.point_defects itself: a direct run on the parent gives the zero-shot values
+        direct = GracePointDefectsWorkChain.get_builder_from_protocol(
+            grace_codes["driver"], parent, {"Ni": orm.StructureData(ase=bulk("Ni", "fcc", a=3.52))},
+            protocol="fast", overrides=probe["overrides"], reference=reference)
+        direct_results, _ = run_get_node(direct)
+    assert direct_results["output_parameters"]["Ni"]["values"]["vacancy"] == pytest.approx(
+        rows["zero_shot"]["probes"]["point_defects"]["values"]["Ni"]["values"]["vacancy"], rel=0, abs=1e-10)
+    # fine-tuning on the new Ni data moves the Ni vacancy energy
+    assert abs(rows["frozen_2a_pct100_seed1"]["probes"]["point_defects"]["values"]["Ni"]["values"]["vacancy"]
+               - rows["zero_shot"]["probes"]["point_defects"]["values"]["Ni"]["values"]["vacancy"]) > 1e-3
 
 
 # -- refused before submission (fast) -----------------------------------------------------------------------------
@@ -151,6 +204,9 @@ def imported_parent(tmp_path, aiida_profile):
     ({"fractions": [0.5, 1.5]}, "fractions must be a non-empty list of numbers in (0, 1]"),
     ({"training": {"seed": 3}}, "'training' must not set finetune or seed"),
     ({"training": {"fit": {"optimiser": "Adam"}}}, "unknown key 'optimiser'"),
+    ({"probes": {"phonons": {}}}, "unknown probe 'phonons'"),
+    ({"strategies": ["naive"], "probes": {"point_defects": {"protocol": "fast"}}},
+     "probes point_defects need probe_structures"),
 ])
 def test_bad_settings_are_refused_before_anything_runs(grace_codes, imported_parent, study_sets, changes, message):
     before = orm.QueryBuilder().append(orm.ProcessNode).count()
