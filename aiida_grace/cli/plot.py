@@ -122,3 +122,15 @@ def plot_finetune_study(identifier, output, kind):
     if path is None:
         raise click.ClickException(f"process {job.pk} evaluated no model on an original dataset: nothing to plot")
     click.echo(path)
+
+
+@verb("stability", "stability.png")
+def plot_stability(identifier, output):
+    """The hull plot of a grace.stability run (predicted against reference energy above the hull; binary hull)."""
+    from ..stability_plots import hull_plot
+
+    job = process_with(identifier, "results", "a grace.stability run")
+    results = job.outputs.results.get_dict()
+    if "candidates" not in results:
+        raise click.ClickException(f"process {job.pk} is not a grace.stability run")
+    click.echo(hull_plot(results, output, title=f"{job.process_label}<{job.pk}>"))

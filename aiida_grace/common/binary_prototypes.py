@@ -22,6 +22,7 @@ def vegard(lattice_constants: Mapping[str, float], symbols: list[str]) -> float:
 
 
 def named(atoms: Atoms, prototype: str) -> Atoms:
+    """``atoms`` with ``info['name']`` (reduced formula-prototype) and ``info['prototype']``."""
     formula = atoms.symbols.formula.reduce()[0].format("metal")
     atoms.info.update(name=f"{formula}-{prototype}", prototype=prototype)
     return atoms
@@ -53,3 +54,28 @@ def binary_prototypes(a: str, b: str, lattice_constants: Mapping[str, float]) ->
     structures.append(named(bulk(a + b, "cesiumchloride", a=ab / 2 ** (1 / 3)), "B2"))
     structures.append(named(bulk(a + b, "rocksalt", a=ab * 2 ** 0.5), "B1"))
     return structures
+
+
+def elemental_phases(element: str) -> list[Atoms]:
+    """Candidate ground states of one element: fcc (A1) and bcc (A2) at the volume per atom of ASE's reference
+    state, plus that state itself (hcp, diamond...) when it is neither; ``info['name']`` like 'Cu-A1'. ValueError
+    where ASE knows no crystal of the element (O, N, Mn...): give its structures or its reference energy."""
+    try:
+        state = bulk(element)
+    except (ValueError, KeyError) as exception:
+        raise ValueError(f"no elemental crystal of {element} to build ({exception}); give the elemental "
+                         f"references or elemental structures for it") from None
+    volume = state.get_volume() / len(state)  # Å³/atom
+    phases = [named(bulk(element, "fcc", a=(4 * volume) ** (1 / 3)), "A1"),
+              named(bulk(element, "bcc", a=(2 * volume) ** (1 / 3)), "A2")]
+    symmetry = bulk_symmetry(element)
+    if symmetry not in ("fcc", "bcc"):
+        phases.append(named(state, symmetry))
+    return phases
+
+
+def bulk_symmetry(element: str) -> str:
+    """ASE's reference crystal structure of ``element`` ('fcc', 'hcp', 'diamond'...)."""
+    from ase.data import atomic_numbers, reference_states
+
+    return reference_states[atomic_numbers[element]]["symmetry"]

@@ -93,6 +93,32 @@ class ReferenceHull:
         return energies - hull
 
 
+    def elemental_energies(self) -> dict[str, float]:
+        """Lowest energy per atom of each element among the reference entries (eV/atom): the reference's μ_el."""
+        return {next(iter(system)): min(entry.energy_per_atom for entry in entries)
+                for system, entries in self.by_system.items() if len(system) == 1}
+
+    def hull_formation_energy_per_atom(self, composition) -> float:
+        """Formation energy of this hull at the composition (eV/atom), against the reference's own elements."""
+        composition = composition_of(composition)
+        return formation_energy_per_atom(composition, self.hull_energy_per_atom(composition),
+                                         self.elemental_energies())
+
+
+def place_against_hull(compositions: Sequence, energies_per_atom: Sequence[float],
+                       elemental_references: Mapping[str, float], hull: ReferenceHull) -> tuple[np.ndarray, np.ndarray]:
+    """(formation energy, energy above the hull) per candidate, eV/atom. The formation energy is taken against
+    ``elemental_references`` (the model's μ_el, or given), the hull is the reference's in formation-energy space:
+    E_hull = E_f − E_f,hull(x). With the reference's own μ_el this is E/N − E_hull/N, as in Matbench Discovery;
+    with the model's μ_el a constant per-element offset of the model cancels. NaN energies give NaN."""
+    if len(compositions) != len(energies_per_atom):
+        raise ValueError(f"{len(compositions)} compositions but {len(energies_per_atom)} energies")
+    e_form = np.array([np.nan if np.isnan(energy) else formation_energy_per_atom(item, energy, elemental_references)
+                       for item, energy in zip(compositions, np.asarray(energies_per_atom, dtype=float))])
+    hull = np.array([hull.hull_formation_energy_per_atom(item) for item in compositions], dtype=float)
+    return e_form, e_form - hull
+
+
 def energies_above_hull(compositions: Sequence, energies_per_atom: Sequence[float],
                         reference_entries: Iterable[PDEntry]) -> np.ndarray:
     """Energy above the hull of ``reference_entries`` (eV/atom) of each candidate (see :class:`ReferenceHull`)."""
