@@ -232,3 +232,29 @@ def test_grain_boundary_example_prints_gamma_against_emt(grace_codes, emt_defect
     for key, (atoms, gamma, _, emt, _) in rows.items():
         assert (atoms, gamma) == (boundaries[key]["n_atoms"], round(boundaries[key]["meV_per_A2"], 1))
         assert 30 < emt < 90  # EMT Cu Σ5: 60-66 meV/Å², relaxed along the normal
+
+
+@pytest.mark.slow
+def test_stability_example_prints_the_metrics_and_candidates_against_emt(grace_codes, cu_au_model, monkeypatch,
+                                                                        capsys, tmp_path):
+    out = run_example("stability.py", ["--code", grace_codes["driver"].full_label, "--model", str(cu_au_model.pk),
+                                       "--protocol", "fast", "--chunk", "4"], monkeypatch, capsys, tmp_path)
+    node = process_of(out, "grace.stability")
+    assert node.is_finished_ok and node.inputs.parameters["relax"]["fmax"] == 0.1
+    metrics, candidates = node.outputs.metrics.get_dict(), node.outputs.results["candidates"]
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["n", "TP", "FP"])
+    printed = dict(zip(lines[header].split(), lines[header + 1].split()))
+    for key in ("n", "TP", "FP", "TN", "FN"):
+        assert int(printed[key]) == metrics[key], key
+    for key in ("precision", "recall", "F1", "accuracy", "DAF", "MAE", "RMSE"):
+        assert printed[key] == ("n/a" if metrics[key] is None else f"{metrics[key]:.3f}"), key
+    table = {line.split()[0]: line.split()[1:] for line in lines if line.split()[:1] and line.split()[0] in candidates}
+    assert len(table) == len(candidates) == 8
+    for name, values in table.items():
+        row = candidates[name]
+        assert [float(v) for v in values[:4]] == pytest.approx(
+            [row["e_form"], row["reference_e_form"], row["e_above_hull"], row["reference_e_above_hull"]], abs=6e-5)
+        assert values[4:6] == [str(row["stable"]), str(row["reference_stable"])]
+    assert png_size(tmp_path / f"grace_stability_{node.pk}.png")[0] > 1000
+    assert Path(plot_verb("stability", node.pk, "-o", tmp_path / "again.png").strip()).is_file()
