@@ -18,7 +18,7 @@ from ..data import GraceDatasetData, GraceModelData
 from ..data.model import ModelIntegrityError
 from ..common.files import TRAIN
 from .caching import ReusedOnlyIfFinishedOk
-from .validation import dict_port_validator
+from .validation import codes_apart, dict_port_validator
 
 __all__ = ("GraceTrainCalculation",)
 
@@ -62,9 +62,7 @@ def validate_inputs(inputs, _):
                     f"<{parent.pk}> does not have ({', '.join(parent.elements)})")
         if missing and reduce:
             return f"reduce_elements cannot add element(s) {', '.join(sorted(missing))} absent from the parent"
-    code, driver = inputs.get("code"), inputs.get("driver_code")
-    if code is not None and driver is not None and code.computer.uuid != driver.computer.uuid:
-        return "code and driver_code must be on the same computer"
+    return codes_apart(inputs)
 
 
 def exports_fs_yaml(inputs) -> bool:

@@ -46,3 +46,11 @@ def model_usable(model, elements, calculator: str, *, what: str = "the structure
     except ModelIntegrityError as exception:
         return str(exception)
     return None
+
+
+def codes_apart(inputs) -> str | None:
+    """A message when gracemaker (``code``) and the driver (``driver_code``) are on different computers."""
+    code, driver = inputs.get("code"), inputs.get("driver_code")
+    if code is not None and driver is not None and code.computer.uuid != driver.computer.uuid:
+        return "code and driver_code must be on the same computer"
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, append_, if_
 
-from ..calculations.validation import dict_port_validator, missing_elements
+from ..calculations.validation import codes_apart, dict_port_validator, missing_elements
 from ..common.distill_input import (
     finetune_parameters,
     student_parameters,
@@ -23,7 +23,7 @@ from ..functions.distill import (
 )
 from .base_evaluate import GraceBaseEvaluateWorkChain
 from .base_train import GraceBaseTrainWorkChain
-from .utils import failure_reason, read_protocol, submit_child
+from .utils import define_code_ports, failure_reason, read_protocol, submit_child
 
 __all__ = ("GraceDistillWorkChain", "load_protocol")
 
@@ -64,9 +64,7 @@ def validate_inputs(inputs, _):
             return "fine-tuning the teacher needs a downstream dataset whose structures all carry energy and forces"
         if not teacher.has_checkpoint:
             return f"fine-tuning needs a teacher with model.yaml + checkpoint, and <{teacher.pk}> has none"
-    code, driver = inputs.get("code"), inputs.get("driver_code")
-    if code is not None and driver is not None and code.computer.uuid != driver.computer.uuid:
-        return "code and driver_code must be on the same computer"
+    return codes_apart(inputs)
 
 
 class GraceDistillWorkChain(WorkChain):
@@ -83,9 +81,7 @@ class GraceDistillWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="gracemaker (trains the student, fine-tunes the teacher).")
-        spec.input("driver_code", valid_type=orm.AbstractCode,
-                   help="The aiida-grace driver on the same computer (grace.evaluate, dataset conversion).")
+        define_code_ports(spec, "gracemaker (trains the student, fine-tunes the teacher).")
         spec.input("teacher", valid_type=GraceModelData, help="The teacher model (needs a SavedModel).")
         spec.input("dataset", valid_type=GraceDatasetData, required=False,
                    help="Downstream structures; their labels, if any, give the errors against the reference and "

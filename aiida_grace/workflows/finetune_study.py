@@ -6,7 +6,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain
 from aiida.plugins import WorkflowFactory
 
-from ..calculations.validation import dict_port_validator, missing_elements
+from ..calculations.validation import codes_apart, dict_port_validator, missing_elements
 from ..common.finetune_study import (
     FINETUNE_STRATEGIES,
     PROBES,
@@ -21,7 +21,7 @@ from ..functions.dataset import split_dataset
 from ..functions.finetune_study import probe_results, study_errors, study_plots, study_table, training_subsets
 from .base_evaluate import GraceBaseEvaluateWorkChain
 from .base_train import GraceBaseTrainWorkChain
-from .utils import failure_reason, read_protocol, submit_child
+from .utils import define_code_ports, failure_reason, read_protocol, submit_child
 
 __all__ = ("GraceFinetuneStudyWorkChain", "load_protocol", "scratch_architecture")
 
@@ -128,9 +128,7 @@ def validate_inputs(inputs, _):
     n_train = inputs["dataset"].n_structures
     if n_train < 2:
         return f"dataset has {n_train} structure(s); the study needs at least 2 (one is held out for validation)"
-    code, driver = inputs.get("code"), inputs.get("driver_code")
-    if code is not None and driver is not None and code.computer.uuid != driver.computer.uuid:
-        return "code and driver_code must be on the same computer"
+    return codes_apart(inputs)
 
 
 class GraceFinetuneStudyWorkChain(WorkChain):
@@ -147,9 +145,7 @@ class GraceFinetuneStudyWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input("code", valid_type=orm.AbstractCode, help="gracemaker.")
-        spec.input("driver_code", valid_type=orm.AbstractCode,
-                   help="The aiida-grace driver on the same computer (grace.evaluate, dataset conversion).")
+        define_code_ports(spec, "gracemaker.")
         spec.input("parent_model", valid_type=GraceModelData, required=False,
                    help="The model to fine-tune (model.yaml + checkpoint + SavedModel); without it only from_scratch.")
         spec.input("dataset", valid_type=GraceDatasetData,

@@ -47,3 +47,12 @@ def submit_child(process, wrapper, namespace: str, label: str, **inputs):
         metadata["options"] = dict(process.inputs.options)
     return process.submit(wrapper, **{namespace: {**inputs, "metadata": metadata}},
                           metadata={"label": label, "call_link_label": label})
+
+
+def define_code_ports(spec, code_help: str) -> None:
+    """The ``code`` (gracemaker, described by ``code_help``) and ``driver_code`` ports of a training work chain."""
+    from aiida import orm
+
+    spec.input("code", valid_type=orm.AbstractCode, help=code_help)
+    spec.input("driver_code", valid_type=orm.AbstractCode,
+               help="The aiida-grace driver on the same computer (grace.evaluate, dataset conversion).")
