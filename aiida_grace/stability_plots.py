@@ -89,10 +89,11 @@ def binary_panel(axis, results: dict, pair: list[str]) -> None:
             axis.scatter([x_of(row["formula"]) for row in chosen], [row[key] for row in chosen], s=18, label=label,
                          **style)
     axis.axhline(0, color="0.6", lw=0.8)
-    axis.set_ylim(top=top)
+    bottom = axis.get_ylim()[0]
+    axis.set_ylim(top=top + 0.4 * (top - bottom))  # an empty band above the points for the legend
     axis.set(xlabel=f"x in {pair[0]}$_{{1-x}}${pair[1]}$_x$", ylabel="formation energy (eV/atom)",
              title="formation energy and hull")
-    axis.legend(fontsize=8, loc="best")
+    axis.legend(fontsize=8, loc="upper center")
 
 
 def hull_plot(results: dict, path: str | Path, title: str = "") -> Path:

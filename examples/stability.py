@@ -1,11 +1,11 @@
-"""Stability of Cu–Au orderings with grace.stability, EMT playing DFT.
+"""Stability of Cu–Pd orderings with grace.stability, EMT playing DFT.
 
-    verdi run examples/stability.py                  # trains the EMT Cu–Au model first (~2 min on 2 cores)
-    verdi run examples/stability.py --model PK       # a stored GraceModelData with Cu and Au instead
+    verdi run examples/stability.py                  # trains the EMT Cu–Pd model first (~2 min on 2 cores)
+    verdi run examples/stability.py --model PK       # a stored GraceModelData with Cu and Pd instead
 
-Ordered Cu–Au structures relaxed with EMT: seven are the known reference set (its hull), the others are the
+Ordered Cu–Pd structures relaxed with EMT: seven are the known reference set (its hull), the others are the
 candidates, with their EMT relaxed energies as reference labels and EMT relaxed cells as reference structures.
-The workflow relaxes the candidates with the model in chunks, relaxes fcc and bcc Cu and Au for the elemental
+The workflow relaxes the candidates with the model in chunks, relaxes fcc and bcc Cu and Pd for the elemental
 references, places each candidate against the reference hull and scores the stable/unstable calls against EMT's.
 Prints the metric table and one row per candidate, writes the hull plot.
 """
@@ -38,8 +38,8 @@ def print_tables(results: dict, metrics: dict, geometry: dict) -> None:
 
 
 def main():
-    parser = example_parser(__doc__, model="PK or UUID of a stored GraceModelData with Cu and Au (default: train "
-                                           "the EMT Cu–Au model, ~2 min on 2 cores)", epochs=60)
+    parser = example_parser(__doc__, model="PK or UUID of a stored GraceModelData with Cu and Pd (default: train "
+                                           "the EMT Cu–Pd model, ~2 min on 2 cores)", epochs=60)
     parser.add_argument("--protocol", default="balanced", choices=("fast", "balanced", "stringent"))
     parser.add_argument("--chunk", type=int, default=3, help="candidates per chunk (one job each; default 3)")
     args = parser.parse_args()
@@ -48,8 +48,8 @@ def main():
         model = orm.load_node(args.model)
     else:
         model = train_demo(orm.load_code(args.gracemaker), orm.load_code(args.code),
-                           GraceDatasetData(demo["training"]), args.epochs, "GRACE-1L tiny, EMT Cu-Au")
-        print(f"trained the EMT Cu–Au model <{model.pk}>: pass --model {model.pk} to reuse it")
+                           GraceDatasetData(demo["training"]), args.epochs, "GRACE-1L tiny, EMT Cu-Pd")
+        print(f"trained the EMT Cu–Pd model <{model.pk}>: pass --model {model.pk} to reuse it")
     builder = GraceStabilityWorkChain.get_builder_from_protocol(
         orm.load_code(args.code), model, GraceDatasetData(demo["candidates"]),
         {name: list(entry) for name, entry in demo["reference_entries"].items()}, args.protocol,

@@ -191,22 +191,22 @@ def parse_recorded(grace_computer):
 
 
 @pytest.fixture(scope="session")
-def cu_au_demo():
-    """Cu–Au orderings with EMT as the "DFT": reference entries, candidates, training copies (binary_demo)."""
+def cu_pd_demo():
+    """Cu–Pd orderings with EMT as the "DFT": reference entries, candidates, training copies (binary_demo)."""
     from aiida_grace.common.binary_demo import stability_demo
 
     return stability_demo()
 
 
 @pytest.fixture(scope="session")
-def cu_au_model(grace_codes, cu_au_demo):
-    """A tiny float64 GRACE-1L trained on EMT-labelled rattled copies of the Cu–Au orderings (once per session),
+def cu_pd_model(grace_codes, cu_pd_demo):
+    """A tiny float64 GRACE-1L trained on EMT-labelled rattled copies of the Cu–Pd orderings (once per session),
     as examples/stability.py trains it."""
     from aiida_grace.data import GraceDatasetData
     from aiida_grace.examples import train_demo
 
-    return train_demo(grace_codes["gracemaker"], grace_codes["driver"], GraceDatasetData(cu_au_demo["training"]),
-                      CU_AU_EPOCHS, "GRACE-1L tiny, EMT Cu-Au")
+    return train_demo(grace_codes["gracemaker"], grace_codes["driver"], GraceDatasetData(cu_pd_demo["training"]),
+                      CU_PD_EPOCHS, "GRACE-1L tiny, EMT Cu-Pd")
 
 
-CU_AU_EPOCHS = 30
+CU_PD_EPOCHS = 30

@@ -235,9 +235,9 @@ def test_grain_boundary_example_prints_gamma_against_emt(grace_codes, emt_defect
 
 
 @pytest.mark.slow
-def test_stability_example_prints_the_metrics_and_candidates_against_emt(grace_codes, cu_au_model, monkeypatch,
+def test_stability_example_prints_the_metrics_and_candidates_against_emt(grace_codes, cu_pd_model, monkeypatch,
                                                                         capsys, tmp_path):
-    out = run_example("stability.py", ["--code", grace_codes["driver"].full_label, "--model", str(cu_au_model.pk),
+    out = run_example("stability.py", ["--code", grace_codes["driver"].full_label, "--model", str(cu_pd_model.pk),
                                        "--protocol", "fast", "--chunk", "4"], monkeypatch, capsys, tmp_path)
     node = process_of(out, "grace.stability")
     assert node.is_finished_ok and node.inputs.parameters["relax"]["fmax"] == 0.1

@@ -1,6 +1,6 @@
 """A binary with EMT as its "DFT", for the stability test and example (pure; no aiida).
 
-Ordered Cu–Au structures (the prototypes of :mod:`binary_prototypes` and 8-atom fcc orderings), each relaxed with
+Ordered Cu–Pd structures (the prototypes of :mod:`binary_prototypes` and 8-atom fcc orderings), each relaxed with
 EMT (FIRE + FrechetCellFilter): some are the known reference set whose hull the others, the candidates, are placed
 against with their EMT relaxed energies as reference labels. Rattled and strained copies labelled by EMT train
 the model.
@@ -13,13 +13,15 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from .binary_prototypes import binary_prototypes, fcc_cubic
 
-LATTICE_CONSTANTS = {"Cu": 3.61, "Au": 4.08}  # Å, fcc
-# the known set: the elements, their bcc, the rocksalt ordering, Cu3Au L1_2 and one 8-atom ordering
-REFERENCE_NAMES = ("Cu-A1", "Au-A1", "Cu-A2", "Au-A2", "AuCu-B1", "AuCu3-L12", "Au5Cu3-fcc8")
+LATTICE_CONSTANTS = {"Cu": 3.61, "Pd": 3.89}  # Å, fcc
+# the known set: the fcc elements, the rocksalt and B2 orderings and three 8-atom orderings. EMT binds Cu–Pd by up
+# to 35 meV/atom: against this hull L1_0, both L1_2 and the other fcc8 orderings lie 7-19 meV/atom below (stable),
+# the bcc elements 33 and 46 meV/atom above
+REFERENCE_NAMES = ("Cu-A1", "Pd-A1", "CuPd-B1", "CuPd-B2", "Cu7Pd-fcc8", "Cu6Pd2-fcc8", "CuPd7-fcc8")
 EMT_RELAX = {"fmax": 0.005, "steps": 1000}  # eV/Å
 
 
-def ordered_structures(a: str = "Cu", b: str = "Au", seed: int = 0) -> list:
+def ordered_structures(a: str = "Cu", b: str = "Pd", seed: int = 0) -> list:
     """The prototypes plus 8-atom fcc cells (2×1×1 cubic) with 1, 2, 3, 5, 6 and 7 B atoms placed at random."""
     structures = binary_prototypes(a, b, LATTICE_CONSTANTS)
     rng = np.random.default_rng(seed)
@@ -74,7 +76,7 @@ def training_structures(structures: list, copies: int = 3, seed: int = 1, rattle
 
 
 def stability_demo(seed: int = 0) -> dict:
-    """The Cu–Au stability problem: ``reference_entries`` {name: (formula, EMT eV/atom)} of the known set,
+    """The Cu–Pd stability problem: ``reference_entries`` {name: (formula, EMT eV/atom)} of the known set,
     ``candidates`` (the unrelaxed others, named, with their EMT relaxed energy as label), ``reference_structures``
     (their EMT relaxed cells, same order) and ``training`` (EMT-labelled copies of all structures)."""
     structures = ordered_structures(seed=seed)

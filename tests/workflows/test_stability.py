@@ -1,4 +1,4 @@
-"""grace.stability on Cu–Au with EMT as the "DFT" (a tiny model trained on EMT-labelled copies of the orderings):
+"""grace.stability on Cu–Pd with EMT as the "DFT" (a tiny model trained on EMT-labelled copies of the orderings):
 hull distances and F1 against pymatgen's PhaseDiagram on the same energies, relaxed energies against the same
 model through plain ASE, a daemon killed mid-way and the run submitted again reusing its finished chunks (slow);
 bad input refused before submission (fast, fake model folders)."""
@@ -38,10 +38,10 @@ def builder_for(code, model, demo, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def stability_run(grace_codes, cu_au_model, cu_au_demo):
+def stability_run(grace_codes, cu_pd_model, cu_pd_demo):
     """The workflow on the candidates, chunks of 3, elemental references relaxed in the run."""
-    builder = builder_for(grace_codes["driver"], cu_au_model, cu_au_demo, batching={"max_structures_per_job": CHUNK},
-                          reference_structures=GraceDatasetData(cu_au_demo["reference_structures"]))
+    builder = builder_for(grace_codes["driver"], cu_pd_model, cu_pd_demo, batching={"max_structures_per_job": CHUNK},
+                          reference_structures=GraceDatasetData(cu_pd_demo["reference_structures"]))
     results, node = run_get_node(builder)
     assert node.is_finished_ok, (node.exit_status, node.exit_message)
     return results, node
@@ -56,14 +56,14 @@ def composition_fractions(formula: str) -> dict:
 
 
 @pytest.mark.slow
-def test_hull_distances_and_f1_equal_pymatgen_on_the_same_energies(stability_run, cu_au_demo):
+def test_hull_distances_and_f1_equal_pymatgen_on_the_same_energies(stability_run, cu_pd_demo):
     results, node = stability_run
     rows, metrics = results["results"]["candidates"], results["metrics"].get_dict()
     diagram = PhaseDiagram([PDEntry(Composition(formula), energy * Composition(formula).num_atoms)
-                            for formula, energy in cu_au_demo["reference_entries"].values()])
+                            for formula, energy in cu_pd_demo["reference_entries"].values()])
     mu_reference = {el.symbol: entry.energy_per_atom for el, entry in diagram.el_refs.items()}
     mu_model = results["elemental_references"].get_dict()
-    names = [atoms.info["name"] for atoms in cu_au_demo["candidates"]]
+    names = [atoms.info["name"] for atoms in cu_pd_demo["candidates"]]
     assert sorted(rows) == sorted(names) and metrics["n_failed"] == 0
 
     def above_hull(formula: str, e_form: float) -> float:  # pymatgen: a PDEntry placed against the reference hull
@@ -73,7 +73,7 @@ def test_hull_distances_and_f1_equal_pymatgen_on_the_same_energies(stability_run
         return diagram.get_decomp_and_e_above_hull(entry, allow_negative=True)[1]
 
     expected_predicted, expected_reference = [], []
-    for atoms, relaxed in zip(cu_au_demo["candidates"], cu_au_demo["reference_structures"]):
+    for atoms, relaxed in zip(cu_pd_demo["candidates"], cu_pd_demo["reference_structures"]):
         row = rows[atoms.info["name"]]
         fractions = composition_fractions(row["formula"])
         e_form = row["energy_per_atom"] - sum(x * mu_model[el] for el, x in fractions.items())
@@ -87,17 +87,17 @@ def test_hull_distances_and_f1_equal_pymatgen_on_the_same_energies(stability_run
     reference = np.array([rows[name]["reference_e_above_hull"] for name in names])
     np.testing.assert_allclose(predicted, expected_predicted, rtol=0, atol=1e-8)
     np.testing.assert_allclose(reference, expected_reference, rtol=0, atol=1e-8)
-    assert 0 < sum(r <= 0 for r in expected_reference) < len(names)  # both classes among the candidates
-
     # the classification counted here from pymatgen's numbers, F1 = 2PR/(P+R)
     stable, actual = np.array(expected_predicted) <= 0, np.array(expected_reference) <= 0
     tp, fp, fn = int(np.sum(stable & actual)), int(np.sum(stable & ~actual)), int(np.sum(~stable & actual))
-    assert (metrics["TP"], metrics["FP"], metrics["FN"], metrics["TN"]) == (tp, fp, fn, len(names) - tp - fp - fn)
-    if tp:
-        precision, recall = tp / (tp + fp), tp / (tp + fn)
-        assert metrics["F1"] == pytest.approx(2 * precision * recall / (precision + recall), abs=1e-12)
-    else:
-        assert metrics["F1"] is None  # F1 undefined without a true positive: NaN, stored as None
+    tn = len(names) - tp - fp - fn
+    # non-degenerate: both classes among the candidates by EMT, and the model finds at least one stable one
+    assert 0 < tp + fn < len(names) and fp + tn > 0 and tp > 0, (tp, fp, fn, tn)
+    assert (metrics["TP"], metrics["FP"], metrics["FN"], metrics["TN"]) == (tp, fp, fn, tn)
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    assert metrics["precision"] == pytest.approx(precision, abs=1e-12)
+    assert metrics["recall"] == pytest.approx(recall, abs=1e-12)
+    assert metrics["F1"] == pytest.approx(2 * precision * recall / (precision + recall), abs=1e-12)
     assert [rows[name]["stable"] for name in names] == list(stable)
     # and every stored metric is discovery_metrics of the stored numbers
     for key, value in discovery_metrics(predicted, reference).items():
@@ -105,12 +105,12 @@ def test_hull_distances_and_f1_equal_pymatgen_on_the_same_energies(stability_run
 
 
 @pytest.mark.slow
-def test_relaxed_energies_equal_plain_ase_with_the_same_model(stability_run, cu_au_demo, cu_au_model,
+def test_relaxed_energies_equal_plain_ase_with_the_same_model(stability_run, cu_pd_demo, cu_pd_model,
                                                               tmp_path_factory):
     from tensorpotential.calculator import TPCalculator
 
     results, node = stability_run
-    calc = TPCalculator(str(cu_au_model.export(tmp_path_factory.mktemp("model")) / "final_model"))
+    calc = TPCalculator(str(cu_pd_model.export(tmp_path_factory.mktemp("model")) / "final_model"))
     relax = load_protocol()["relax"]
     assert relax == {"optimizer": "FIRE", "fmax": 0.05, "steps": 500}
 
@@ -121,7 +121,7 @@ def test_relaxed_energies_equal_plain_ase_with_the_same_model(stability_run, cu_
         return atoms.get_potential_energy() / len(atoms)
 
     rows = results["results"]["candidates"]
-    for atoms in cu_au_demo["candidates"]:
+    for atoms in cu_pd_demo["candidates"]:
         assert rows[atoms.info["name"]]["energy_per_atom"] == pytest.approx(relaxed_energy(atoms), abs=1e-7)
         assert rows[atoms.info["name"]]["converged"]
     for element, energy in results["elemental_references"].get_dict().items():  # lowest of fcc and bcc
@@ -129,12 +129,12 @@ def test_relaxed_energies_equal_plain_ase_with_the_same_model(stability_run, cu_
 
 
 @pytest.mark.slow
-def test_outputs_report_and_plot(stability_run, cu_au_demo):
+def test_outputs_report_and_plot(stability_run, cu_pd_demo):
     results, node = stability_run
-    n = len(cu_au_demo["candidates"])
+    n = len(cu_pd_demo["candidates"])
     assert len(results["relaxed_chunks"]) == math.ceil(n / CHUNK)
     geometry = results["geometry"].get_dict()
-    assert sorted(geometry["items"]) == sorted(a.info["name"] for a in cu_au_demo["candidates"])
+    assert sorted(geometry["items"]) == sorted(a.info["name"] for a in cu_pd_demo["candidates"])
     assert all(item["rmsd"] is None or 0 <= item["rmsd"] < 1 for item in geometry["items"].values())
     assert results["hull_plot"].get_content(mode="rb")[:8] == b"\x89PNG\r\n\x1a\n"
     report = "\n".join(log.message for log in orm.Log.collection.get_logs_for(node))
@@ -169,11 +169,11 @@ def caching_profile(aiida_profile):
 
 @pytest.mark.slow
 def test_a_run_killed_mid_way_and_submitted_again_reuses_its_finished_chunks(caching_profile, daemon, grace_codes,  # noqa: F811
-                                                                             cu_au_model, cu_au_demo, stability_run):
+                                                                             cu_pd_model, cu_pd_demo, stability_run):
     n_chunks = caching_profile
-    assert len(cu_au_demo["candidates"]) == n_chunks  # one candidate per chunk
+    assert len(cu_pd_demo["candidates"]) == n_chunks  # one candidate per chunk
     references = stability_run[0]["elemental_references"]
-    builder = builder_for(grace_codes["driver"], cu_au_model, cu_au_demo, batching={"max_structures_per_job": 1},
+    builder = builder_for(grace_codes["driver"], cu_pd_model, cu_pd_demo, batching={"max_structures_per_job": 1},
                           elemental_references=references)
     inputs = dict(builder)
 
@@ -210,7 +210,7 @@ def test_a_run_killed_mid_way_and_submitted_again_reuses_its_finished_chunks(cac
 
 
 # -- refused before submission (fast) --------------------------------------------------------------------------
-def fake_model(tmp_path, elements=("Au", "Cu")):
+def fake_model(tmp_path, elements=("Cu", "Pd")):
     return GraceModelData.from_directory(write_fake_model(tmp_path / "model", elements=elements))
 
 
@@ -224,21 +224,21 @@ def small_demo():
     from ase.calculators.singlepoint import SinglePointCalculator
 
     candidates = []
-    for name, atoms in {"AuCu-B2": bulk("AuCu", "cesiumchloride", a=3.1), "Cu-A1": bulk("Cu", "fcc", a=3.6)}.items():
+    for name, atoms in {"CuPd-B2": bulk("CuPd", "cesiumchloride", a=3.0), "Cu-A1": bulk("Cu", "fcc", a=3.6)}.items():
         atoms.info["name"] = name
         atoms.calc = SinglePointCalculator(atoms, energy=-1.0 * len(atoms))
         candidates.append(atoms)
-    return {"candidates": candidates, "reference_entries": {"Cu": ("Cu", -3.7), "Au": ("Au", -3.2)}}
+    return {"candidates": candidates, "reference_entries": {"Cu": ("Cu", -3.7), "Pd": ("Pd", -3.2)}}
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"model": ("Cu",)}, "element(s) Au that model"),
-    ({"elemental_references": {"Cu": -3.7}}, "elemental_references lack Au"),
-    ({"elemental_references": {"Cu": -3.7, "Au": "x"}}, "elemental reference 'Au': must be a finite energy in eV/atom, got 'x'"),
+    ({"model": ("Cu",)}, "element(s) Pd that model"),
+    ({"elemental_references": {"Cu": -3.7}}, "elemental_references lack Pd"),
+    ({"elemental_references": {"Cu": -3.7, "Pd": "x"}}, "elemental reference 'Pd': must be a finite energy in eV/atom, got 'x'"),
     ({"reference_entries": {}}, "the reference entries are empty"),
-    ({"reference_entries": {"Cu": -3.7}}, "no elemental entry for Au"),
-    ({"reference_entries": {"Cu": -3.7, "Au": -3.2, "Xy2": -1.0}}, "reference entry 'Xy2' is not a composition"),
-    ({"reference_entries": {"Cu": -3.7, "Au": float("nan")}}, "reference entry 'Au': must be a finite energy in eV/atom, got nan"),
+    ({"reference_entries": {"Cu": -3.7}}, "no elemental entry for Pd"),
+    ({"reference_entries": {"Cu": -3.7, "Pd": -3.2, "Xy2": -1.0}}, "reference entry 'Xy2' is not a composition"),
+    ({"reference_entries": {"Cu": -3.7, "Pd": float("nan")}}, "reference entry 'Pd': must be a finite energy in eV/atom, got nan"),
     ({"overrides": {"relax": {"optimizer": "LBFGS"}}}, "relax.optimizer must be FIRE or BFGS, got 'LBFGS'"),
     ({"overrides": {"threshold": "low"}}, "setting 'threshold': must be a finite energy in eV/atom, got 'low'"),
     ({"overrides": {"chunk_size": 10}}, "unknown stability setting 'chunk_size'"),
@@ -257,13 +257,13 @@ def test_bad_input_is_refused_before_anything_runs(grace_codes, tmp_path, small_
     demo["candidates"] = candidates
     before = n_processes()
     with pytest.raises(ValueError, match=re.escape(message)):  # when the builder is filled or at submission
-        builder = builder_for(grace_codes["driver"], fake_model(tmp_path, change.get("model", ("Au", "Cu"))), demo,
+        builder = builder_for(grace_codes["driver"], fake_model(tmp_path, change.get("model", ("Cu", "Pd"))), demo,
                               overrides=change.get("overrides"), batching=change.get("batching"),
                               elemental_references=change.get("elemental_references"))
         if "reference_structures" in change:
             builder.reference_structures = GraceDatasetData(candidates[:change["reference_structures"]])
         if "both" in change:
-            builder.elemental_references = orm.Dict({"Cu": -3.7, "Au": -3.2})
+            builder.elemental_references = orm.Dict({"Cu": -3.7, "Pd": -3.2})
             builder.elemental_structures = GraceDatasetData(candidates[1:])
         run_get_node(builder)
     assert n_processes() == before
