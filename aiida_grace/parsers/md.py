@@ -32,10 +32,11 @@ def thermo_node(thermo: dict, n_atoms: int) -> orm.ArrayData:
 
 
 def trajectory_node(symbols: list[str], steps, positions, cells, times) -> orm.TrajectoryData:
-    """The ``trajectory`` output: unwrapped positions (Å), cells (Å) and times (ps) per frame."""
+    """The ``trajectory`` output: unwrapped positions (Å), cells (Å) and times (ps) per frame; periodic in all
+    three directions, as the MD engines run it."""
     trajectory = orm.TrajectoryData()
     trajectory.set_trajectory(symbols=symbols, positions=np.asarray(positions), stepids=np.asarray(steps),
-                              cells=np.asarray(cells), times=np.asarray(times))
+                              cells=np.asarray(cells), times=np.asarray(times), pbc=(True, True, True))
     return trajectory
 
 
