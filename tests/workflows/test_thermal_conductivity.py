@@ -331,7 +331,7 @@ def test_kappa_job_driver_and_parser_match_plain_phono3py(emt_kappa_inputs, prep
     ph3 = Phono3py(PhonopyAtoms(symbols=unit.get_chemical_symbols(), cell=unit.cell.array,
                                 scaled_positions=unit.get_scaled_positions()),
                    supercell_matrix=SMALL_CASE["fc3_supercell"], phonon_supercell_matrix=SMALL_CASE["fc2_supercell"],
-                   primitive_matrix="auto")
+                   primitive_matrix="F")  # the fcc conventional cell, as "auto" finds it
     ph3.generate_displacements(distance=0.03, is_plusminus="auto")
     ph3.forces = [a.get_forces() for a in atoms if a.info["phono3py_role"] == "fc3"]
     ph3.phonon_forces = [a.get_forces() for a in atoms if a.info["phono3py_role"] == "fc2"]
