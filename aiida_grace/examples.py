@@ -80,14 +80,26 @@ def model_from_args(args, train=emt_copper_model, what: str = "EMT Cu demo model
     return model
 
 
-def run_validation(builder, label: str):
-    """Run a validation workflow's ``builder``; its results and node, or exit saying why it failed."""
+def run_or_exit(builder, label: str):
+    """Run ``builder``; its results and node, or exit saying why ``label`` <PK> failed."""
     results, node = run_get_node(builder)
     if not node.is_finished_ok:
         raise SystemExit(f"{label} <{node.pk}> failed: {node.exit_status} {node.exit_message}")
-    with open(f"{label.replace('.', '_')}_{node.pk}.png", "wb") as handle:
-        handle.write(results["plot"].get_content(mode="rb"))
-    print(f"\n{label} <{node.pk}>, model <{node.inputs.model.pk}>; plot: {handle.name}")
+    return results, node
+
+
+def save_png(image: orm.SinglefileData, path: str) -> str:
+    """Write the stored PNG ``image`` to ``path``; the path."""
+    with open(path, "wb") as handle:
+        handle.write(image.get_content(mode="rb"))
+    return path
+
+
+def run_validation(builder, label: str):
+    """Run a validation workflow's ``builder``; its results and node, or exit saying why it failed."""
+    results, node = run_or_exit(builder, label)
+    path = save_png(results["plot"], f"{label.replace('.', '_')}_{node.pk}.png")
+    print(f"\n{label} <{node.pk}>, model <{node.inputs.model.pk}>; plot: {path}")
     return results, node
 
 

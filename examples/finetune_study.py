@@ -8,9 +8,8 @@ original Cu-Al-Ni data (forgetting). Prints the table and the Pareto front; writ
 """
 
 from aiida import orm
-from aiida.engine import run_get_node
 
-from aiida_grace.examples import example_parser, how_to_look, train_demo
+from aiida_grace.examples import example_parser, how_to_look, run_or_exit, save_png, train_demo
 from aiida_grace.functions import emt_dataset, merge_datasets
 from aiida_grace.functions.synthetic import new_level_of_theory
 from aiida_grace.workflows.finetune_study import GraceFinetuneStudyWorkChain
@@ -72,14 +71,10 @@ def main():
     builder = GraceFinetuneStudyWorkChain.get_builder_from_protocol(
         gracemaker, driver, new_theory(emt(["Al", "Ni"], 40, 303)), new_theory(emt(["Al", "Ni"], 10, 304)),
         parent_model=parent, original_dataset=original, protocol="fast", overrides=overrides)
-    results, node = run_get_node(builder)
-    if not node.is_finished_ok:
-        raise SystemExit(f"grace.finetune_study <{node.pk}> failed: {node.exit_status} {node.exit_message}")
+    results, node = run_or_exit(builder, "grace.finetune_study")
     print_table(results["table"].get_dict())
     for name in ("data_efficiency", "forgetting"):
-        with open(f"{name}_{node.pk}.png", "wb") as handle:
-            handle.write(results[name].get_content(mode="rb"))
-        print(f"{name} plot: {handle.name}")
+        print(f"{name} plot: {save_png(results[name], f'{name}_{node.pk}.png')}")
     print(f"\ngrace.finetune_study <{node.pk}>, parent <{parent.pk}>")
     print(how_to_look(node, "finetune-study"))
 

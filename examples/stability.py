@@ -11,11 +11,10 @@ Prints the metric table and one row per candidate, writes the hull plot.
 """
 
 from aiida import orm
-from aiida.engine import run_get_node
 
 from aiida_grace.common.binary_demo import stability_demo
 from aiida_grace.data import GraceDatasetData
-from aiida_grace.examples import example_parser, how_to_look, train_demo
+from aiida_grace.examples import example_parser, how_to_look, run_or_exit, save_png, train_demo
 from aiida_grace.workflows.stability import GraceStabilityWorkChain
 
 METRICS = ("n", "TP", "FP", "TN", "FN", "precision", "recall", "F1", "accuracy", "DAF", "MAE", "RMSE", "R2")
@@ -55,12 +54,9 @@ def main():
         {name: list(entry) for name, entry in demo["reference_entries"].items()}, args.protocol,
         reference_structures=GraceDatasetData(demo["reference_structures"]),
         batching={"max_structures_per_job": args.chunk})
-    results, node = run_get_node(builder)
-    if not node.is_finished_ok:
-        raise SystemExit(f"grace.stability <{node.pk}> failed: {node.exit_status} {node.exit_message}")
-    with open(f"grace_stability_{node.pk}.png", "wb") as handle:
-        handle.write(results["hull_plot"].get_content(mode="rb"))
-    print(f"\ngrace.stability <{node.pk}>, model <{model.pk}>; hull plot: {handle.name}")
+    results, node = run_or_exit(builder, "grace.stability")
+    path = save_png(results["hull_plot"], f"grace_stability_{node.pk}.png")
+    print(f"\ngrace.stability <{node.pk}>, model <{model.pk}>; hull plot: {path}")
     print("elemental references (eV/atom, relaxed by the model): " + ", ".join(
         f"{el} {e:.4f}" for el, e in results["elemental_references"].get_dict().items()))
     print_tables(results["results"].get_dict(), results["metrics"].get_dict(), results["geometry"].get_dict())

@@ -210,8 +210,7 @@ class GraceFinetuneStudyWorkChain(WorkChain):
         if strategy != "from_scratch":
             finetune = {"strategy": strategy, "reduce_elements": settings["reduce_elements"]}
             return merge(settings["training"], {"finetune": finetune, "seed": seed})
-        architecture = scratch_architecture(self.inputs.parent_model) if "parent_model" in self.inputs else None
-        return merge(merge(merge(settings["training"], architecture or {}), settings["scratch"]), {"seed": seed})
+        return merge(merge(merge(settings["training"], self.ctx.architecture), settings["scratch"]), {"seed": seed})
 
     # -- steps ------------------------------------------------------------------------------------------
     def setup(self):
@@ -221,6 +220,9 @@ class GraceFinetuneStudyWorkChain(WorkChain):
         self.ctx.subsets = training_subsets(split["train"], orm.List(settings["fractions"]),
                                             orm.List(settings["seeds"]))
         self.ctx.new_elements = sorted(self.inputs.dataset.elements)
+        # from_scratch: the parent lineage's architecture, looked up once (an imported parent: scratch gives it)
+        parent = self.inputs.get("parent_model")
+        self.ctx.architecture = (scratch_architecture(parent) if parent is not None else None) or {}
         self.ctx.combinations = {}
         if "zero_shot" in settings["strategies"]:
             self.ctx.combinations["zero_shot"] = {"strategy": "zero_shot", "fraction": 0.0, "seed": None, "n_train": 0}
