@@ -11,12 +11,12 @@ from ..common.evaluate_input import validate_settings
 from ..common.extxyz import write_extxyz
 from ..common.files import EVALUATE
 from ..common.model_files import FS_YAML, SAVED_MODEL
-from ..data import GraceDatasetData, GraceModelData
+from ..data import GraceDatasetData, GraceModelData, GraceUncertaintyData
 from .caching import ReusedOnlyIfFinishedOk
+from .uncertainty import model_copy_list, uncertainty_usable
 from .validation import dict_port_validator, model_usable
 
 __all__ = ("GraceEvaluateCalculation",)
-
 
 
 def pooled_datasets(inputs) -> dict:
@@ -59,6 +59,12 @@ def validate_inputs(inputs, _):
     if sources != 1:
         return "give exactly one of 'dataset', 'structures' or 'datasets'"
     settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
+    if "uncertainty" in inputs:
+        if settings["calculator"] != "tensorflow":
+            return "γ (the uncertainty input) needs the tensorflow calculator"
+        message = uncertainty_usable(inputs["uncertainty"], inputs["model"])
+        if message:
+            return message
     return model_usable(inputs["model"], input_elements(inputs), settings["calculator"])
 
 
@@ -87,6 +93,9 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         spec.input("parent_folder", valid_type=orm.RemoteData, required=False,
                    help="Remote folder of an interrupted grace.evaluate job with the same structures: its "
                         "finished structures (results.partial.extxyz) are copied and not computed again.")
+        spec.input("uncertainty", valid_type=GraceUncertaintyData, required=False,
+                   help="The model's UQ artifacts (grace.uncertainty): every structure also gets γ per atom "
+                        "(array 'gamma', info 'gamma_max'); output_parameters gets gamma_max per structure.")
         spec.inputs.validator = validate_inputs
 
         spec.output("output_dataset", valid_type=GraceDatasetData, required=False,
@@ -138,6 +147,12 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
             "saved_model": f"{EVALUATE.model_dir}/{SAVED_MODEL}",
             "fs_yaml": f"{EVALUATE.model_dir}/{FS_YAML}",
         }
+        if "uncertainty" in self.inputs:  # grace_uq rebuilds the model from model.yaml + checkpoint
+            copies, paths = model_copy_list(model)
+            local_copy_list += copies
+            local_copy_list.append((self.inputs.uncertainty.uuid, GraceUncertaintyData.FILENAME,
+                                    GraceUncertaintyData.FILENAME))
+            settings["uncertainty"] = {**paths, "artifacts": GraceUncertaintyData.FILENAME}
         with folder.open(EVALUATE.settings, "w") as handle:
             yaml.safe_dump(settings, handle, sort_keys=False)
 

@@ -70,7 +70,23 @@ class MdFiles:
     stderr: str = "driver.err"
 
 
+@dataclass(frozen=True)
+class UncertaintyFiles:
+    settings: str = "uq.yaml"
+    model_dir: str = "model"
+    dataset: str = "dataset.extxyz"  # the model's training set (build) or the candidate pool (select)
+    dataset_pkl: str = "dataset.pkl.gz"
+    artifacts: str = "gmm_artifacts.npz"
+    predicted: str = "predicted.pkl.gz"
+    selected: str = "selected.pkl.gz"
+    pool_gamma: str = "pool_gamma.json"  # per frame of the pool: max and mean γ
+    summary: str = "summary.json"
+    stdout: str = "driver.out"
+    stderr: str = "driver.err"
+
+
 TRAIN = TrainFiles()
 EVALUATE = EvaluateFiles()
 KAPPA = KappaFiles()
 MD = MdFiles()
+UNCERTAINTY = UncertaintyFiles()

@@ -2,5 +2,6 @@
 
 from .dataset import GraceDatasetData
 from .model import GraceModelData, ModelIntegrityError
+from .uncertainty import GraceUncertaintyData
 
-__all__ = ("GraceDatasetData", "GraceModelData", "ModelIntegrityError")
+__all__ = ("GraceDatasetData", "GraceModelData", "GraceUncertaintyData", "ModelIntegrityError")

@@ -1,4 +1,4 @@
-"""Command line of the compute-side driver: ``aiida-grace-driver {to-dataframe,evaluate,kappa,md} ...``."""
+"""Command line of the compute-side driver: ``aiida-grace-driver {to-dataframe,evaluate,kappa,md,uq-build,uq-select} ...``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     kappa.add_argument("settings", help="kappa.yaml written by the grace.kappa CalcJob")
     md = commands.add_parser("md", help="molecular dynamics with ASE or LAMMPS")
     md.add_argument("settings", help="md.yaml written by the grace.md CalcJob")
+    for name, what in (("uq-build", "build a model's UQ artifacts (grace_uq build)"),
+                       ("uq-select", "γ of a candidate pool and a selection from it (grace_uq predict, select)")):
+        command = commands.add_parser(name, help=what)
+        command.add_argument("settings", help="uq.yaml written by the grace.uncertainty / grace.select CalcJob")
     check = commands.add_parser("check-checkpoint",
                                 help="before gracemaker -rl: replace a broken regular checkpoint by the best one")
     check.add_argument("folder", help="gracemaker's seed/<N>/checkpoints folder")
@@ -30,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         from .dataframe import convert_pairs
 
         return convert_pairs(args.paths)
+    if args.command in ("uq-build", "uq-select"):
+        from .uncertainty import run_from_settings as run_uncertainty
+
+        return run_uncertainty(args.settings, args.command.removeprefix("uq-"))
     if args.command == "md":
         from .md import run_from_settings as run_md
 

@@ -39,6 +39,10 @@ def make_calculator(settings: dict):
 
         return FSCalculator(model["fs_yaml"])
     compile_cache.enable()  # before TensorFlow is imported: compiled shapes on disk for later jobs
+    if settings.get("uncertainty"):
+        from .uncertainty import uncertainty_calculator
+
+        return uncertainty_calculator(model["saved_model"], settings["uncertainty"])
     from tensorpotential.calculator import TPCalculator
 
     return TPCalculator(model["saved_model"])
@@ -59,7 +63,11 @@ def evaluate_one(atoms, calc, settings: dict):
     forces = work.get_forces()
     stress = work.get_stress() if atoms.pbc.all() and settings.get("compute_stress", True) else None
     work.pbc = atoms.pbc  # TPCalculator makes a non-periodic structure periodic in place (in a box around it)
-    return checked(atoms, with_labels(work, energy=float(energy), forces=np.array(forces), stress=stress), settings)
+    result = with_labels(work, energy=float(energy), forces=np.array(forces), stress=stress)
+    if "gamma" in calc.results:  # with UQ artifacts: the extrapolation grade of every atom
+        result.arrays["gamma"] = np.asarray(calc.results["gamma"], dtype=float).reshape(len(work))
+        result.info["gamma_max"] = float(np.max(result.arrays["gamma"]))
+    return checked(atoms, result, settings)
 
 
 def checked(atoms, result, settings: dict):
@@ -84,8 +92,9 @@ def read_structures(settings: dict, workdir: Path) -> list:
 
 
 def batched(calc, settings: dict) -> bool:
-    """Whether this job runs in padded batches (static mode with a TensorFlow calculator that allows it)."""
-    return settings.get("mode", "static") == "static" and can_batch(calc)
+    """Whether this job runs in padded batches (static mode with a TensorFlow calculator that allows it; not with
+    γ, which the batched pass does not return)."""
+    return settings.get("mode", "static") == "static" and not settings.get("uncertainty") and can_batch(calc)
 
 
 def in_lockstep(calc, settings: dict) -> bool:
@@ -94,7 +103,7 @@ def in_lockstep(calc, settings: dict) -> bool:
     down: measured 2.6× faster for ions, 1.2-2× slower with FrechetCellFilter), a batchable TensorFlow model."""
     relax = settings.get("relax", {})
     return (settings.get("mode") == "relax" and settings.get("lockstep", True) and not relax.get("cell_filter")
-            and can_batch(calc))
+            and not settings.get("uncertainty") and can_batch(calc))
 
 
 def labelled(structures: list, todo: list[int], calc, settings: dict):
@@ -160,6 +169,8 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
         "seconds_per_atom": compute_seconds / max(1, sum(len(a) for a in structures)),
         "structure_seconds": seconds,
     }
+    if settings.get("uncertainty"):  # γ_max per structure (input order; None where a structure broke)
+        summary["gamma_max"] = [a.info.get("gamma_max") for a in results]
     (workdir / EVALUATE.summary).write_text(json.dumps(summary, indent=1))
     return summary
 
