@@ -134,3 +134,24 @@ def plot_stability(identifier, output):
     if "candidates" not in results:
         raise click.ClickException(f"process {job.pk} is not a grace.stability run")
     click.echo(hull_plot(results, output, title=f"{job.process_label}<{job.pk}>"))
+
+
+@verb("active-learning", "active_learning.png")
+@click.option("--kind", type=click.Choice(["gamma", "errors"]), default="gamma", show_default=True,
+              help="gamma: max γ of every explored frame per iteration; errors: test-set errors per iteration.")
+def plot_active_learning(identifier, output, kind):
+    """γ of fresh exploration or the held-out errors per iteration of a grace.active_learning run."""
+    from ..active_learning_plots import errors_per_iteration, gamma_distribution
+    from ..functions.active_learning import frame_gammas
+
+    job = process_with(identifier, "summary", "a grace.active_learning run")
+    summary = job.outputs.summary.get_dict()
+    if kind == "errors":
+        path = errors_per_iteration(summary["iterations"], output, title=f"{job.process_label}<{job.pk}>")
+        if path is None:
+            raise click.ClickException(f"process {job.pk} had no test set: no errors to plot")
+    else:
+        records = {name: node.get_dict() for name, node in job.outputs.records.items()}
+        path = gamma_distribution(frame_gammas(records), summary["iterations"][0]["gamma_threshold"], output,
+                                  title=f"{job.process_label}<{job.pk}>")
+    click.echo(path)

@@ -103,3 +103,17 @@ def new_level_of_theory(dataset: GraceDatasetData, scale: orm.Float, element: or
         scaled = {key: scale.value * np.asarray(labels[key]) for key in ("forces", "stress") if key in labels}
         structures.append(with_labels(atoms, energy, scaled.get("forces"), scaled.get("stress")))
     return GraceDatasetData(structures)
+
+
+@calcfunction
+def emt_labels(dataset: GraceDatasetData) -> dict:
+    """``dataset`` labelled with ASE's EMT (energy, forces, stress of periodic cells) as ``output_dataset``: a
+    reference "level of theory" with the interface active learning expects of one (a DFT work chain in production)."""
+    from ase.calculators.emt import EMT
+
+    structures = []
+    for atoms in dataset.to_ase():
+        atoms.calc = EMT()
+        stress = atoms.get_stress() if atoms.pbc.all() else None
+        structures.append(with_labels(atoms, atoms.get_potential_energy(), atoms.get_forces(), stress))
+    return {"output_dataset": GraceDatasetData(structures)}
