@@ -210,7 +210,7 @@ class GraceActiveLearningWorkChain(WorkChain):
             if not self.ctx[step].is_finished_ok:
                 return self._fail(step, self.ctx[step])
         selection, evaluated = self.ctx.selection.outputs, self.ctx.evaluation.outputs.output_datasets
-        self.ctx.selected = selection.get("selected")
+        self.ctx.selected = selection["selected"] if "selected" in selection else None
         record_inputs = {"pool_gamma": selection.pool_gamma, "threshold": orm.Float(self.ctx.settings["gamma_threshold"]),
                          "n_selected": orm.Int(self.ctx.selected.n_structures if self.ctx.selected else 0),
                          "training_set": evaluated["training"]}
