@@ -13,7 +13,7 @@ from ..common.files import EVALUATE
 from ..common.model_files import FS_YAML, SAVED_MODEL
 from ..data import GraceDatasetData, GraceModelData, GraceUncertaintyData
 from .caching import ReusedOnlyIfFinishedOk
-from .uncertainty import model_copy_list, uncertainty_usable
+from .uncertainty import uncertainty_files, uncertainty_usable
 from .validation import dict_port_validator, model_usable
 
 __all__ = ("GraceEvaluateCalculation",)
@@ -148,11 +148,8 @@ class GraceEvaluateCalculation(ReusedOnlyIfFinishedOk, CalcJob):
             "fs_yaml": f"{EVALUATE.model_dir}/{FS_YAML}",
         }
         if "uncertainty" in self.inputs:  # grace_uq rebuilds the model from model.yaml + checkpoint
-            copies, paths = model_copy_list(model)
+            copies, settings["uncertainty"] = uncertainty_files(self.inputs.uncertainty, model)
             local_copy_list += copies
-            local_copy_list.append((self.inputs.uncertainty.uuid, GraceUncertaintyData.FILENAME,
-                                    GraceUncertaintyData.FILENAME))
-            settings["uncertainty"] = {**paths, "artifacts": GraceUncertaintyData.FILENAME}
         with folder.open(EVALUATE.settings, "w") as handle:
             yaml.safe_dump(settings, handle, sort_keys=False)
 

@@ -15,7 +15,7 @@ from ..data import GraceDatasetData, GraceModelData, GraceUncertaintyData
 from .caching import ReusedOnlyIfFinishedOk
 from .validation import missing_elements
 
-__all__ = ("GraceSelectCalculation", "GraceUncertaintyCalculation", "uncertainty_usable")
+__all__ = ("GraceSelectCalculation", "GraceUncertaintyCalculation", "uncertainty_files", "uncertainty_usable")
 
 
 def settings_validator(check):
@@ -52,6 +52,14 @@ def model_copy_list(model) -> tuple[list, dict]:
     paths = {"model_yaml": f"{UNCERTAINTY.model_dir}/{MODEL_YAML}",
              "checkpoint": f"{UNCERTAINTY.model_dir}/{CHECKPOINT_DIR}/{CHECKPOINT_PREFIX}"}
     return copies, paths
+
+
+def uncertainty_files(uncertainty, model) -> tuple[list, dict]:
+    """For a job that computes γ with ``model``: its local_copy_list entries (model.yaml, checkpoint, the npz) and
+    the driver's ``uncertainty`` settings (their paths in the job folder)."""
+    copies, paths = model_copy_list(model)
+    copies.append((uncertainty.uuid, GraceUncertaintyData.FILENAME, GraceUncertaintyData.FILENAME))
+    return copies, {**paths, "artifacts": GraceUncertaintyData.FILENAME}
 
 
 class GraceUqJob(ReusedOnlyIfFinishedOk, CalcJob):
