@@ -65,6 +65,21 @@ def train_teacher(gracemaker, driver, epochs):
     return results["model"]
 
 
+def run_side_by_side(builders):
+    """Run the processes of ``builders`` at the same time in this interpreter (as ``run_get_node`` runs one):
+    their jobs overlap. A list of (outputs, node) in the order of ``builders``."""
+    import asyncio
+
+    from aiida.engine.utils import loop_scope
+    from aiida.manage import get_manager
+
+    runner = get_manager().get_runner()
+    with loop_scope(runner.loop):
+        processes = [runner.instantiate_process(builder) for builder in builders]
+        runner.loop.run_until_complete(asyncio.gather(*(process.step_until_terminated() for process in processes)))
+    return [(process.outputs, process.node) for process in processes]
+
+
 def evaluate(driver, model, dataset, calculator):
     results, node = run_get_node(GraceEvaluateCalculation, code=driver, model=model, dataset=dataset,
                                  parameters=orm.Dict({"calculator": calculator}))
@@ -79,22 +94,29 @@ def main():
     teacher = orm.load_node(args.model) if args.model else train_teacher(gracemaker, driver, args.teacher_epochs)
     downstream = emt_dataset(orm.List(ELEMENTS), orm.Int(24), orm.Int(200), orm.Float(0.05), orm.Float(0.03))
 
-    students = {}
-    epochs = args.epochs
-    # extended first: the downstream-only student then trains for as many gradient updates (more epochs on
-    # fewer structures), so that the comparison is between training sets, not training lengths
-    for name, extended in (("extended", True), ("downstream only", False)):
-        if not extended:
-            epochs = round(args.epochs * students["extended"][1] / downstream.n_structures)
+    def distillation(extended: bool, epochs: int):
         overrides = {"synthetic": {**SYNTHETIC, "extended": extended},
                      "student": {"epochs": epochs, "cutoff": 5.0, "kwargs": TINY_FS},
                      "validation": {"held_out_fraction": 0.1}, "speed": {"enabled": False}}
-        builder = GraceDistillWorkChain.get_builder_from_protocol(gracemaker, driver, teacher, downstream,
-                                                                  protocol="fast", overrides=overrides)
-        results, node = run_get_node(builder)
+        return GraceDistillWorkChain.get_builder_from_protocol(gracemaker, driver, teacher, downstream,
+                                                               protocol="fast", overrides=overrides)
+
+    # the downstream-only student trains for as many gradient updates as the extended one (more epochs on fewer
+    # structures), so that the comparison is between training sets, not training lengths; the size of the
+    # extended set is known before anything runs, so the two distillations run side by side
+    extended = distillation(True, args.epochs)
+    synthetic = validate_distill_settings(extended.parameters.get_dict())["synthetic"]
+    n_extended = len(synthetic_structures(downstream.to_ase(), downstream.elements, synthetic))
+    epochs = {"extended": args.epochs, "downstream only": round(args.epochs * n_extended / downstream.n_structures)}
+    builders = {"extended": extended, "downstream only": distillation(False, epochs["downstream only"])}
+
+    students = {}
+    for name, (results, node) in zip(builders, run_side_by_side(list(builders.values()))):
         if not node.is_finished_ok:
             raise SystemExit(f"distillation <{node.pk}> failed: {node.exit_message}")
-        students[name] = (results["student"], results["labelled_dataset"].n_structures, epochs)
+        students[name] = (results["student"], results["labelled_dataset"].n_structures, epochs[name])
+    if students["extended"][1] != n_extended:
+        raise SystemExit(f"the extended set has {students['extended'][1]} structures, not {n_extended}")
 
     # a fresh test set: new downstream cells and new unary/binary crystals, labelled by the teacher
     settings = validate_distill_settings({"synthetic": {**SYNTHETIC, "seed": 300}})["synthetic"]
