@@ -9,21 +9,34 @@ from aiida.engine import CalcJob
 
 from ..common.extxyz import write_extxyz
 from ..common.files import MD
-from ..common.md_input import validate_settings
+from ..common.md_input import uses_gamma, validate_settings
 from ..common.model_files import FS_YAML, SAVED_MODEL
-from ..data import GraceModelData
+from ..data import GraceDatasetData, GraceModelData, GraceUncertaintyData
 from .caching import ReusedOnlyIfFinishedOk
+from .uncertainty import model_copy_list, uncertainty_usable
 from .validation import dict_port_validator, model_usable
 
 __all__ = ("GraceMdCalculation",)
 
 
 def validate_inputs(inputs, _):
-    """The structure is fully periodic and within the model's elements; the model has the calculator's files."""
+    """The structure is fully periodic and within the model's elements; the model has the calculator's files;
+    γ (the uncertainty input, needed by gamma_stop and gamma_dump) only with engine ase and calculator tensorflow,
+    from artifacts built for this model."""
     structure, model = inputs["structure"], inputs["model"]
     if not all(structure.pbc):
         return f"the structure must be periodic in all three directions, got pbc={structure.pbc}"
     settings = validate_settings(inputs["parameters"].get_dict() if "parameters" in inputs else {})
+    if "uncertainty" in inputs:
+        if (settings["engine"], settings["calculator"]) != ("ase", "tensorflow"):
+            return (f"γ (the uncertainty input) needs engine 'ase' with calculator 'tensorflow' (γ comes from the "
+                    f"TensorFlow calculator each step), got engine '{settings['engine']}' with calculator "
+                    f"'{settings['calculator']}'")
+        message = uncertainty_usable(inputs["uncertainty"], model)
+        if message:
+            return message
+    elif uses_gamma(settings):
+        return "gamma_stop and gamma_dump need the uncertainty input (the model's UQ artifacts, grace.uncertainty)"
     return model_usable(model, {kind.symbol for kind in structure.kinds}, settings["calculator"],
                         what="the structure contains")
 
@@ -48,6 +61,11 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
                    help="The remote folder of a stopped grace.md job of the same inputs: its thermo.npz and "
                         "trajectory.npz are copied and the run continues from their last frame (cell, positions, "
                         "velocities) to `steps`; thermostat and barostat variables start again from zero.")
+        spec.input("uncertainty", valid_type=GraceUncertaintyData, required=False,
+                   help="The model's UQ artifacts (grace.uncertainty; engine ase, calculator tensorflow): the max "
+                        "extrapolation grade γ of every step is watched (output gamma); with gamma_stop the run "
+                        "ends at the first step above it, with gamma_dump the steps above it become "
+                        "extrapolative_frames.")
         spec.inputs.validator = validate_inputs
 
         spec.output("trajectory", valid_type=orm.TrajectoryData,
@@ -57,8 +75,20 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
                          "temperature (K), pressure (GPa), volume (Å³).")
         spec.output("lammps_input", valid_type=orm.SinglefileData, required=False,
                     help="The LAMMPS input the run used (engine lammps).")
+        spec.output("gamma", valid_type=orm.ArrayData, required=False,
+                    help="With the uncertainty input: step and gamma_max (max γ over atoms) of every thermo row "
+                         "(and of the step a gamma_stop ended the run); with gamma_dump also above_dump_step and "
+                         "above_dump_gamma_max of every step above it.")
+        spec.output("extrapolative_frames", valid_type=GraceDatasetData, required=False,
+                    help="With gamma_dump: the structures of the steps whose max γ exceeds it (at most "
+                         "gamma_dump_max_frames); with gamma_stop: the step that stopped the run (info "
+                         "stopped_here). In step order, unlabelled; info gamma_max, md_step, time_ps, per-atom "
+                         "array gamma. Absent when there is none.")
         spec.output("output_parameters", valid_type=orm.Dict,
-                    help="Run summary: engine, pair style, timings (seconds per atom per step).")
+                    help="Run summary: engine, pair style, timings (seconds per atom per step); with the "
+                         "uncertainty input also stopped_by_gamma, gamma_stop_step, gamma_stop_value, last_step, "
+                         "gamma_max (+ its step), n_steps_above_gamma_dump (with gamma_dump) and "
+                         "n_extrapolative_frames.")
         spec.default_output_node = "output_parameters"
 
         # 3xx: outputs missing or unparseable
@@ -82,6 +112,12 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         settings["model"] = {"saved_model": f"{MD.model_dir}/{SAVED_MODEL}", "fs_yaml": f"{MD.model_dir}/{FS_YAML}"}
         settings["elements"] = list(model.elements)
         settings["cutoff"] = model.cutoff
+        if "uncertainty" in self.inputs:  # grace_uq rebuilds the model from model.yaml + checkpoint
+            copies, paths = model_copy_list(model)
+            local_copy_list += copies
+            local_copy_list.append((self.inputs.uncertainty.uuid, GraceUncertaintyData.FILENAME,
+                                    GraceUncertaintyData.FILENAME))
+            settings["uncertainty"] = {**paths, "artifacts": GraceUncertaintyData.FILENAME}
         with folder.open(MD.settings, "w") as handle:
             yaml.safe_dump(settings, handle, sort_keys=False)
 
@@ -96,8 +132,11 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         calcinfo.local_copy_list = local_copy_list
         if "parent_folder" in self.inputs:  # the driver continues the run these files hold
             remote = self.inputs.parent_folder
+            continued = [MD.thermo, MD.trajectory]
+            if "uncertainty" in self.inputs:  # γ rows and dumped frames so far (AiiDA skips a missing file)
+                continued += [MD.gamma, MD.extrapolative]
             calcinfo.remote_copy_list = [(remote.computer.uuid, f"{remote.get_remote_path()}/{name}", name)
-                                         for name in (MD.thermo, MD.trajectory)]
+                                         for name in continued]
         calcinfo.retrieve_list = [MD.thermo, MD.trajectory, MD.summary, MD.lammps_input, MD.lammps_log,
-                                  MD.stdout, MD.stderr]
+                                  MD.stdout, MD.stderr, MD.gamma, MD.extrapolative]
         return calcinfo

@@ -65,6 +65,8 @@ class MdFiles:
     lammps_log: str = "log.lammps"
     trajectory: str = "trajectory.npz"
     thermo: str = "thermo.npz"
+    gamma: str = "gamma.npz"  # with UQ artifacts: max γ per thermo row, and every step above gamma_dump
+    extrapolative: str = "extrapolative.extxyz"  # the steps above gamma_dump (up to gamma_dump_max_frames)
     summary: str = "summary.json"
     stdout: str = "driver.out"
     stderr: str = "driver.err"

@@ -8,6 +8,14 @@ LAMMPS, ``in.lammps``. The two npz files are rewritten while the run goes on (se
 ``summary.json`` only at the end. When the working directory already holds the two npz files of a stopped run
 (copied by the CalcJob from its ``parent_folder``), the run continues from their last frame to ``steps``.
 
+With ``uncertainty`` paths (UQ artifacts; engine ase, calculator tensorflow) the calculator returns the
+extrapolation grade γ of every atom with each force call, and :class:`GammaWatch` reads the largest γ of every
+step from those results (no extra model call): ``gamma.npz`` gets max γ per thermo row (and every step above
+``gamma_dump``), ``extrapolative.extxyz`` the structures of the steps above ``gamma_dump`` (at most
+``gamma_dump_max_frames``, plus the step that stopped the run), and the run ends at the first step above
+``gamma_stop`` with a thermo and γ row of that step (``stopped_by_gamma`` in the summary; trajectory frames stay on
+the ``dump_interval`` grid, evenly spaced for the analyses).
+
 LAMMPS runs ``pair_style grace``/``grace/fs`` when its build has them (ML-PACE); otherwise ``fix external
 pf/callback`` hands positions to the GRACE ASE calculator and takes back energy, forces and virial.
 Initial velocities (Maxwell-Boltzmann, zero total momentum, from ``seed``) are identical for both engines.
@@ -27,10 +35,11 @@ import yaml
 from ase import Atoms, units
 from ase.io import read
 
+from ..common.extxyz import read_extxyz, to_extxyz
 from ..common.files import MD
 from ..common.lammps_input import BAR_PER_GPA, EXTERNAL_FIX, render_lammps_input
 from ..common.lammps_output import THERMO_FIELDS
-from ..common.md_input import validate_settings
+from ..common.md_input import uses_gamma, validate_settings
 from ..common.md_start import initial_velocities, instantaneous_temperature, lammps_prism, write_lammps_start
 from .evaluate import make_calculator
 
@@ -48,6 +57,9 @@ class Recorder:
         self.velocities = np.zeros((len(numbers), 3))  # of the last frame, Å/fs
         self.images = np.zeros((len(numbers), 3))  # cell images added to the engine's positions (a resumed run)
         self.first_step = 0
+        self.gammas: list[tuple[int, float]] = []  # (step, max γ) of each thermo row (with UQ artifacts)
+        self.above_dump: list[tuple[int, float]] = []  # (step, max γ) of every step above gamma_dump
+        self.extrapolative: list[Atoms] = []  # the first gamma_dump_max_frames of those; the gamma_stop step
         self.flush_seconds = float(os.environ.get("AIIDA_GRACE_MD_FLUSH_SECONDS", "60"))
         self.flushed = time.monotonic()
 
@@ -71,12 +83,25 @@ class Recorder:
         self.images = np.floor(atoms.get_scaled_positions(wrap=False))
         atoms.set_positions(frames["positions"][-1] - self.images @ atoms.cell.array)
         atoms.set_velocities(self.velocities / units.fs)
+        if (self.workdir / MD.gamma).is_file():  # γ of the stopped run's steps up to its last frame
+            gamma = dict(np.load(self.workdir / MD.gamma))
+            self.gammas = [(int(s), float(g)) for s, g in zip(gamma["step"], gamma["gamma_max"])
+                           if s <= self.first_step]
+            self.above_dump = [(int(s), float(g)) for s, g in zip(gamma.get("above_dump_step", []),
+                                                                  gamma.get("above_dump_gamma_max", []))
+                               if s <= self.first_step]
+        if (self.workdir / MD.extrapolative).is_file():
+            self.extrapolative = [frame for frame in read_extxyz(self.workdir / MD.extrapolative)
+                                  if frame.info["md_step"] <= self.first_step]
 
     def record(self, step: int, pe: float, ke: float, temperature: float, pressure_gpa: float, volume: float,
-               positions=None, cell=None, velocities=None) -> None:
-        """One row; with ``positions`` (Å), ``cell`` (Å) and ``velocities`` (Å/fs) also a frame, on dump steps."""
+               positions=None, cell=None, velocities=None, gamma: float | None = None) -> None:
+        """One row; with ``positions`` (Å), ``cell`` (Å) and ``velocities`` (Å/fs) also a frame, on dump steps;
+        ``gamma``: the step's max γ over atoms."""
         self.rows.append((step, step * self.settings["timestep"] / 1000.0, pe, ke, pe + ke, temperature,
                           pressure_gpa, volume))
+        if gamma is not None:
+            self.gammas.append((step, gamma))
         if positions is not None and step % self.settings["dump_interval"] == 0:
             cell = np.array(cell, dtype=float)
             self.frames.append((step, np.array(positions, dtype=float) + self.images @ cell, cell))
@@ -96,6 +121,15 @@ class Recorder:
                       positions=np.array([f[1] for f in self.frames]),
                       cells=np.array([f[2] for f in self.frames]), numbers=self.numbers,
                       velocities=self.velocities)
+        if self.settings.get("uncertainty"):
+            arrays = {"step": np.array([g[0] for g in self.gammas], dtype=int),
+                      "gamma_max": np.array([g[1] for g in self.gammas], dtype=float)}
+            if self.settings.get("gamma_dump") is not None:
+                arrays.update(above_dump_step=np.array([g[0] for g in self.above_dump], dtype=int),
+                              above_dump_gamma_max=np.array([g[1] for g in self.above_dump], dtype=float))
+            if uses_gamma(self.settings):
+                self._replace_text(MD.extrapolative, to_extxyz(self.extrapolative))
+            self._replace(MD.gamma, **arrays)
         self.flushed = time.monotonic()
 
     def _replace(self, name: str, **arrays) -> None:
@@ -103,6 +137,79 @@ class Recorder:
         with open(partial, "wb") as handle:
             np.savez_compressed(handle, **arrays)
         os.replace(partial, self.workdir / name)
+
+    def _replace_text(self, name: str, text: str) -> None:
+        partial = self.workdir / f"{name}.part"
+        partial.write_text(text)
+        os.replace(partial, self.workdir / name)
+
+
+class GammaStop(Exception):
+    """The max γ of ``step`` exceeded gamma_stop: the run ends at that step."""
+
+    def __init__(self, step: int, gamma: float):
+        super().__init__(f"max γ {gamma:.4g} at step {step} exceeds gamma_stop")
+        self.step, self.gamma = step, gamma
+
+
+class GammaWatch:
+    """The largest γ over atoms of every MD step, read from the calculator's results of that step's force call
+    (ASE's MD refreshes the forces before calling its observers, so no extra model call is made). Steps above
+    ``gamma_dump`` are counted and, up to ``gamma_dump_max_frames``, kept as unlabelled structures (info
+    ``gamma_max``, ``md_step``, ``time_ps``; array ``gamma``); the first step above ``gamma_stop`` is kept too
+    (info ``stopped_here``, beyond the cap if need be) and raises :class:`GammaStop`. Each step is checked once
+    (a continued run has checked its first step already)."""
+
+    def __init__(self, atoms: Atoms, settings: dict, recorder: Recorder):
+        self.atoms, self.settings, self.recorder = atoms, settings, recorder
+        self.checked = recorder.first_step if recorder.rows else -1
+        self.last: float | None = None  # max γ of the step checked last
+        self.peak: tuple[int, float] | None = None  # (step, max γ) of the highest step this job checked
+
+    def check(self, step: int) -> None:
+        if step <= self.checked:
+            return
+        self.checked = step
+        self.atoms.get_forces()  # cached: the step's force call already ran
+        gamma = np.asarray(self.atoms.calc.results["gamma"], dtype=float).reshape(len(self.atoms))
+        self.last = float(np.max(gamma))
+        if self.peak is None or self.last > self.peak[1]:
+            self.peak = (step, self.last)
+        dump, stop = self.settings.get("gamma_dump"), self.settings.get("gamma_stop")
+        stopping = stop is not None and self.last > stop
+        kept = False
+        if dump is not None and self.last > dump:
+            self.recorder.above_dump.append((step, self.last))
+            if len(self.recorder.extrapolative) < self.settings["gamma_dump_max_frames"]:
+                self.keep(step, gamma)
+                kept = True
+        if stopping:
+            if not kept:
+                self.keep(step, gamma)
+            self.recorder.extrapolative[-1].info["stopped_here"] = True
+            raise GammaStop(step, self.last)
+
+    def keep(self, step: int, gamma: np.ndarray) -> None:
+        """The structure of ``step`` as an extrapolative frame (unlabelled; γ per atom and its max)."""
+        frame = Atoms(numbers=self.atoms.numbers, positions=self.atoms.get_positions(), cell=self.atoms.cell.array,
+                      pbc=True)
+        frame.arrays["gamma"] = gamma
+        frame.info.update(gamma_max=float(np.max(gamma)), md_step=step,
+                          time_ps=step * self.settings["timestep"] / 1000.0)
+        self.recorder.extrapolative.append(frame)
+
+    def facts(self, stopped: GammaStop | None) -> dict:
+        """The summary's γ entries."""
+        facts = {"stopped_by_gamma": stopped is not None,
+                 "gamma_stop_step": stopped.step if stopped else None,
+                 "gamma_stop_value": stopped.gamma if stopped else None,
+                 "gamma_max": self.peak[1] if self.peak else None,
+                 "gamma_max_step": self.peak[0] if self.peak else None}
+        if self.settings.get("gamma_dump") is not None:
+            facts["n_steps_above_gamma_dump"] = len(self.recorder.above_dump)
+        if uses_gamma(self.settings):
+            facts["n_extrapolative_frames"] = len(self.recorder.extrapolative)
+        return facts
 
 
 def run_ase(atoms: Atoms, calc, settings: dict, recorder: Recorder) -> dict:
@@ -123,21 +230,35 @@ def run_ase(atoms: Atoms, calc, settings: dict, recorder: Recorder) -> dict:
                               pressure_au=settings["pressure"] * units.GPa, tdamp=settings["tdamp"] * units.fs,
                               pdamp=settings["pdamp"] * units.fs)
 
+    watch = GammaWatch(atoms, settings, recorder) if settings.get("uncertainty") else None
+
     def record(step):
         ke = atoms.get_kinetic_energy()
         pressure = -np.trace(atoms.get_stress(voigt=False, include_ideal_gas=True)) / 3.0 / units.GPa
         recorder.record(step, atoms.get_potential_energy(), ke, instantaneous_temperature(ke, len(atoms)),
                         pressure, atoms.get_volume(), atoms.get_positions(), atoms.cell.array,
-                        atoms.get_velocities() * units.fs)
+                        atoms.get_velocities() * units.fs, gamma=watch.last if watch else None)
 
     first, interval = recorder.first_step, settings["thermo_interval"]
-    if not recorder.rows:  # a new run (a resumed one has the row of its start)
-        record(0)
-    start = time.perf_counter()
-    for chunk in range((settings["steps"] - first) // interval):
-        dyn.run(interval)
-        record(first + (chunk + 1) * interval)
-    return {"md_seconds": time.perf_counter() - start}
+    if watch is not None:  # every step, after its force call
+        dyn.attach(lambda: watch.check(first + dyn.nsteps), interval=1)
+    stopped, start = None, time.perf_counter()
+    try:
+        if not recorder.rows:  # a new run (a resumed one has the row of its start)
+            if watch is not None:
+                watch.check(0)
+            record(0)
+        start = time.perf_counter()
+        for chunk in range((settings["steps"] - first) // interval):
+            dyn.run(interval)
+            record(first + (chunk + 1) * interval)
+    except GammaStop as stop:  # the run ends at that step, with its row (a frame only on the dump grid)
+        stopped = stop
+        record(stop.step)
+    facts = {"md_seconds": time.perf_counter() - start}
+    if watch is not None:
+        facts.update(watch.facts(stopped), last_step=stopped.step if stopped else settings["steps"])
+    return facts
 
 
 def load_lammps(workdir: Path):
@@ -250,6 +371,8 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
     if not recorder.rows:
         initial_velocities(atoms, settings["temperature"], settings["seed"])
     start = time.perf_counter()
+    if settings.get("uncertainty") and settings["engine"] != "ase":
+        raise ValueError("γ (uncertainty) needs engine 'ase': LAMMPS does not return the calculator's results")
     if settings["engine"] == "ase":
         facts = run_ase(atoms, make_calculator(settings), settings, recorder)
     else:
@@ -268,7 +391,7 @@ def run(settings: dict, workdir: Path = Path(".")) -> dict:
         "n_frames": len(recorder.frames),
         "wall_seconds": time.perf_counter() - start,
         **facts,
-        "seconds_per_atom_step": facts["md_seconds"] / (n_atoms * max(steps - first, 1)),
+        "seconds_per_atom_step": facts["md_seconds"] / (n_atoms * max(facts.get("last_step", steps) - first, 1)),
     }
     (workdir / MD.summary).write_text(json.dumps(summary, indent=1))
     return summary
@@ -278,7 +401,7 @@ def run_from_settings(settings_path: str) -> int:
     with open(settings_path) as handle:
         raw = yaml.safe_load(handle)
     os.environ.setdefault("GRACE_NO_UPDATE_CHECK", "1")
-    extra = {key: raw.pop(key) for key in ("model", "elements", "cutoff") if key in raw}
+    extra = {key: raw.pop(key) for key in ("model", "elements", "cutoff", "uncertainty") if key in raw}
     settings = {**validate_settings(raw), **extra}
     summary = run(settings, Path(settings_path).resolve().parent)
     print(json.dumps(summary), flush=True)

@@ -1,7 +1,8 @@
 """Parser of ``grace.md``: trajectory, thermodynamic time series and run summary.
 
 A job cut short (walltime) still gives the ``thermo`` and ``trajectory`` the driver had written so far (it rewrites
-them every minute), with exit code 400.
+them every minute), with exit code 400. With UQ artifacts, ``gamma.npz`` gives the ``gamma`` series and
+``extrapolative.extxyz`` the ``extrapolative_frames``; a run ended by ``gamma_stop`` is a finished run (exit 0).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 from ase.data import chemical_symbols
 
+from ..common.extxyz import read_extxyz
 from ..common.files import MD
 from ..common.lammps_output import THERMO_UNITS
+from ..data import GraceDatasetData
 from .scheduler import stopped_at_time_limit
 
 
@@ -40,6 +43,14 @@ def trajectory_node(symbols: list[str], steps, positions, cells, times) -> orm.T
     return trajectory
 
 
+def gamma_node(gamma: dict) -> orm.ArrayData:
+    """The ``gamma`` output: step and gamma_max of every thermo row; the steps above gamma_dump when set."""
+    series = orm.ArrayData()
+    for name, values in gamma.items():
+        series.set_array(name, np.asarray(values))
+    return series
+
+
 class GraceMdParser(Parser):
     """Reads ``thermo.npz``, ``trajectory.npz``, ``summary.json`` (and ``in.lammps``) from the retrieved folder."""
 
@@ -57,6 +68,10 @@ class GraceMdParser(Parser):
             thermo, trajectory = series
             self.out("thermo", thermo_node(thermo, len(trajectory.symbols)))
             self.out("trajectory", trajectory)
+            try:
+                self._gamma_outputs(repository, names)
+            except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exception:
+                return self.exit_codes.ERROR_INVALID_RESULTS.format(exception=exception)
 
         if MD.summary not in names or series is None:
             stderr = repository.get_object_content(MD.stderr) if MD.stderr in names else ""
@@ -69,6 +84,16 @@ class GraceMdParser(Parser):
         if not finite.all():
             return self.exit_codes.ERROR_NON_FINITE_ENERGY.format(step=int(thermo["step"][~finite][0]))
         return ExitCode(0)
+
+    def _gamma_outputs(self, repository, names) -> None:
+        """``gamma`` (from gamma.npz) and ``extrapolative_frames`` (from a non-empty extrapolative.extxyz)."""
+        if MD.gamma in names:
+            content = repository.get_object_content(MD.gamma, mode="rb")
+            self.out("gamma", gamma_node(dict(np.load(io.BytesIO(content)))))
+        if MD.extrapolative in names:
+            text = repository.get_object_content(MD.extrapolative)
+            if text.strip():
+                self.out("extrapolative_frames", GraceDatasetData.from_ase(read_extxyz(io.StringIO(text))))
 
     def _out_of_walltime(self, stderr: str, partial: bool) -> bool:
         """Stopped from outside: by the scheduler's time limit, or partial results without a Python traceback

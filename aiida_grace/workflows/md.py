@@ -35,9 +35,11 @@ def validate_analysis(value, _):
 
 
 def validate_inputs(inputs, _):
-    """Exactly one of md.code (the driver) and lammps_code."""
+    """Exactly one of md.code (the driver) and lammps_code; γ (md.uncertainty) only through the driver."""
     if ("lammps_code" in inputs) == ("code" in inputs["md"]):
         return "give either md.code (the aiida-grace driver) or lammps_code (a LAMMPS with pair_style grace)"
+    if "lammps_code" in inputs and "uncertainty" in inputs["md"]:
+        return "γ (md.uncertainty) needs the aiida-grace driver (md.code, engine 'ase'), not lammps_code"
 
 
 class GraceMdWorkChain(WorkChain):
