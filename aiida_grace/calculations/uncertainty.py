@@ -77,6 +77,7 @@ class GraceUqJob(ReusedOnlyIfFinishedOk, CalcJob):
         spec.output("output_parameters", valid_type=orm.Dict, help="The driver's summary (settings, timings).")
         spec.default_output_node = "output_parameters"
         spec.exit_code(301, "ERROR_MISSING_RESULTS", message="grace_uq wrote no results: {detail}")
+        spec.exit_code(302, "ERROR_INVALID_RESULTS", message="grace_uq's results cannot be read: {exception}")
 
     def extra_copies(self) -> list:
         return []

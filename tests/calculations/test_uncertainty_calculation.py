@@ -159,3 +159,11 @@ def test_active_learning_refuses_before_anything_runs(grace_codes, models):
     for change, message in cases:
         with pytest.raises(ValueError, match=message):
             run_get_node(GraceActiveLearningWorkChain, **{**base, **change})
+
+
+def test_both_jobs_declare_the_exit_codes_their_parser_returns():
+    from aiida_grace.calculations.uncertainty import GraceSelectCalculation, GraceUncertaintyCalculation
+
+    for process in (GraceUncertaintyCalculation, GraceSelectCalculation):
+        codes = process.spec().exit_codes
+        assert codes.ERROR_MISSING_RESULTS.status == 301 and codes.ERROR_INVALID_RESULTS.status == 302
