@@ -19,7 +19,7 @@ from aiida_grace.examples import example_parser, how_to_look, run_or_exit, save_
 from aiida_grace.functions.synthetic import emt_structures
 from aiida_grace.workflows.active_learning import GraceActiveLearningWorkChain
 
-GAMMA_THRESHOLD = 2.0
+GAMMA_THRESHOLD = 3.0
 
 
 def demo_sets() -> dict:
