@@ -103,18 +103,23 @@ def emt_teacher(grace_codes):
 @pytest.fixture(scope="session")
 def emt_defects_model(grace_codes):
     """A tiny float64 GRACE-1L (cutoff 5 Å) trained on EMT Cu bulk, defect, slab and boundary cells (once per
-    session): physical enough for the validation workflows to be compared with EMT's own values."""
+    session): physical enough for the validation workflows to be compared with EMT's own values.
+
+    Stress weight 10 (not 1) and 150 epochs: the weighted stress fixes the E(V) curvature, the slowest quantity to
+    converge (B0 −9% of EMT's after 250 epochs at weight 1, −19% after 150); at weight 10 and 150 epochs vacancy,
+    surface and Σ5 (210) energies, V0 and B0 are all within 3.4% of EMT's (the tests allow 10%). The examples'
+    :func:`aiida_grace.examples.emt_defects_model` keeps its documented 200-epoch, weight-1 recipe."""
     from aiida_grace.functions.dataset import split_dataset
     from aiida_grace.functions.synthetic import emt_defect_dataset
 
     data = emt_defect_dataset(orm.Str("Cu"), orm.Int(7), orm.Int(3))
     split = split_dataset(data, orm.Float(0.15), orm.Int(0))
-    parameters = training_parameters(DEFECTS_EPOCHS, cutoff=5.0, learning_rate=0.01)
+    parameters = training_parameters(DEFECTS_EPOCHS, cutoff=5.0, learning_rate=0.01, stress_weight=10.0)
     results, _ = run_training(grace_codes, split["train"], split["test"], parameters)
     return results["model"]
 
 
-DEFECTS_EPOCHS = 250
+DEFECTS_EPOCHS = 150
 
 
 # -- a file-level stand-in of a model folder (the layout gracemaker writes), for fast unit tests of
