@@ -13,7 +13,7 @@ from ..common.md_input import uses_gamma, validate_settings
 from ..common.model_files import FS_YAML, SAVED_MODEL
 from ..data import GraceDatasetData, GraceModelData, GraceUncertaintyData
 from .caching import ReusedOnlyIfFinishedOk
-from .uncertainty import model_copy_list, uncertainty_usable
+from .uncertainty import uncertainty_files, uncertainty_usable
 from .validation import dict_port_validator, model_usable
 
 __all__ = ("GraceMdCalculation",)
@@ -113,11 +113,8 @@ class GraceMdCalculation(ReusedOnlyIfFinishedOk, CalcJob):
         settings["elements"] = list(model.elements)
         settings["cutoff"] = model.cutoff
         if "uncertainty" in self.inputs:  # grace_uq rebuilds the model from model.yaml + checkpoint
-            copies, paths = model_copy_list(model)
+            copies, settings["uncertainty"] = uncertainty_files(self.inputs.uncertainty, model)
             local_copy_list += copies
-            local_copy_list.append((self.inputs.uncertainty.uuid, GraceUncertaintyData.FILENAME,
-                                    GraceUncertaintyData.FILENAME))
-            settings["uncertainty"] = {**paths, "artifacts": GraceUncertaintyData.FILENAME}
         with folder.open(MD.settings, "w") as handle:
             yaml.safe_dump(settings, handle, sort_keys=False)
 
