@@ -54,12 +54,17 @@ def ensure_code(label: str, computer, executable: str, description: str):
     ).store()
 
 
-def setup_codes(computer) -> dict:
-    """Codes for gracemaker and the aiida-grace driver on ``computer`` (executables of this environment)."""
+def setup_codes(computer, bin_dir: str | None = None) -> dict:
+    """Codes for gracemaker and the aiida-grace driver on ``computer``: the executables of this environment, or
+    those in ``bin_dir`` on the computer (a compute-only install on a cluster; not checked from here)."""
+
+    def executable(name: str) -> str:
+        return str(Path(bin_dir) / name) if bin_dir else _executable(name)
+
     return {
-        "gracemaker": ensure_code(GRACEMAKER_LABEL, computer, _executable("gracemaker"),
+        "gracemaker": ensure_code(GRACEMAKER_LABEL, computer, executable("gracemaker"),
                                   "gracemaker (tensorpotential) model training"),
-        "driver": ensure_code(DRIVER_LABEL, computer, _executable("aiida-grace-driver"),
+        "driver": ensure_code(DRIVER_LABEL, computer, executable("aiida-grace-driver"),
                               "aiida-grace compute-side driver (evaluation, data conversion)"),
     }
 
@@ -67,14 +72,16 @@ def setup_codes(computer) -> dict:
 @click.command()
 @click.option("--profile", "profile_name", default="grace", show_default=True, help="Profile to create or use.")
 @click.option("--computer", "computer_label", default="localhost", show_default=True)
-def setup(profile_name, computer_label):
+@click.option("--bin-dir", default=None, help="Folder of gracemaker and aiida-grace-driver on the computer "
+              "(a compute-only install there); default: this environment's.")
+def setup(profile_name, computer_label, bin_dir):
     """Create the profile (SQLite + ZeroMQ) if needed and the gracemaker/driver Codes on the computer."""
     from aiida import load_profile, orm
 
     ensure_profile(profile_name)
     load_profile(profile_name, allow_switch=True)
     computer = orm.load_computer(computer_label)
-    for name, code in setup_codes(computer).items():
+    for name, code in setup_codes(computer, bin_dir).items():
         click.echo(f"{name:>10}: {code.full_label} -> {code.filepath_executable}")
     click.echo(f"profile '{profile_name}' ready")
 
