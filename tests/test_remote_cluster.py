@@ -48,7 +48,9 @@ def run_script(reason: str, command: list[str], timeout: float, **kwargs) -> str
     return result.stdout.strip()
 
 
-@pytest.fixture(scope="module")
+# The three set-ups below are session-scoped: pytest makes session fixtures first, so a module that cannot get a
+# cluster is skipped before the local training (the session's ``trained``) is run for nothing.
+@pytest.fixture(scope="session")
 def compute_venv():
     """The compute-only venv, built or brought up to date by the install script (minutes the first time)."""
     venv = Path(os.environ.get("AIIDA_GRACE_COMPUTE_VENV", ROOT / ".venv-compute"))
@@ -59,7 +61,7 @@ def compute_venv():
     return venv
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sshd():
     """(port, client key) of an sshd on localhost that accepts the dedicated key."""
     script = ROOT / "scripts/sshd_localhost.sh"
@@ -68,7 +70,7 @@ def sshd():
     return int(os.environ.get("AIIDA_GRACE_SSH_PORT", 2222)), key
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def slurm():
     run_script("SLURM cannot start on this machine", ["bash", str(ROOT / "scripts/slurm_localhost.sh")], timeout=900)
 
