@@ -59,9 +59,16 @@ if [ "$MODE" = full ]; then
     "${PIP[@]}" -e "$ROOT[compute,lammps,tests,docs]" "${PHONO3PY_PINS[@]}"
 else
     echo "[install] aiida-grace's compute side (without aiida-core)"
-    # pyproject's dependencies less aiida-core, plus the compute extra: read, not copied here
+    # pyproject's dependencies less aiida-core, plus the compute extra: read, not copied here (tomllib, or tomli
+    # before Python 3.11)
+    "$VENV/bin/python" -c "import tomllib" 2>/dev/null || "${PIP[@]}" tomli
     mapfile -t requirements < <("$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PYTHON'
-import re, sys, tomllib
+import re, sys
+
+try:
+    import tomllib
+except ModuleNotFoundError:
+    import tomli as tomllib
 
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 for requirement in project["dependencies"] + project["optional-dependencies"]["compute"]:
@@ -69,6 +76,7 @@ for requirement in project["dependencies"] + project["optional-dependencies"]["c
         print(requirement)
 PYTHON
     )
+    [ "${#requirements[@]}" -gt 0 ] || { echo "[install] error: no dependencies read from pyproject.toml" >&2; exit 1; }
     "${PIP[@]}" "${requirements[@]}" "${PHONO3PY_PINS[@]}"
     "${PIP[@]}" --no-deps -e "$ROOT"
     if "$VENV/bin/python" -c "import aiida" 2>/dev/null; then

@@ -105,7 +105,7 @@ def remote_trained(cluster, cu_al_datasets):
     start = time.monotonic()
     results, node = run_training(cluster, cu_al_datasets["train"], cu_al_datasets["test"], training_parameters())
     print(f"remote training: {time.monotonic() - start:.0f} s")
-    return results, node, logins() - before
+    return results, node, logins() - before, slurm_records([node])
 
 
 def run_kappa(driver, model):
@@ -124,7 +124,8 @@ def run_kappa(driver, model):
 
 @pytest.fixture(scope="module")
 def remote_kappa(cluster, remote_trained):
-    return run_kappa(cluster["driver"], remote_trained[0]["model"])
+    results, node = run_kappa(cluster["driver"], remote_trained[0]["model"])
+    return results, node, slurm_records(calls(node).values())
 
 
 @pytest.fixture(scope="module")
@@ -132,16 +133,23 @@ def local_kappa(grace_codes, trained_model):
     return run_kappa(grace_codes["driver"], trained_model)
 
 
-def assert_ran_on_the_cluster(job):
-    """``job`` went through SSH to SLURM: transport and scheduler of its computer, a SLURM job id that SLURM
-    still knows, finished in the job's remote folder, the compute-only venv's executable in the submit script."""
+def slurm_records(jobs) -> dict[int, str]:
+    """``scontrol show job`` of each job, taken as soon as a run ends: SLURM forgets a job MinJobAge (300 s with
+    slurm_localhost.sh's configuration) after its end, so the last job of a run is always still known."""
+    return {job.pk: subprocess.run(["scontrol", "show", "job", job.get_job_id()], capture_output=True,
+                                   text=True).stdout for job in jobs}
+
+
+def assert_ran_on_the_cluster(job, records: dict[int, str]):
+    """``job`` went through SSH to SLURM: transport and scheduler of its computer, a SLURM job id, COMPLETED in the
+    job's remote folder where SLURM still knew it, the compute-only venv's executable in the submit script."""
     computer = job.computer
     assert (computer.transport_type, computer.scheduler_type) == ("core.ssh", "core.slurm")
     job_id = job.get_job_id()
     assert job_id and job_id.isdigit()
-    shown = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
-    if shown:  # kept MinJobAge=300 s after the end by slurm_localhost.sh's configuration
-        assert "JobState=COMPLETED" in shown and f"WorkDir={job.get_remote_workdir()}" in shown
+    if records[job.pk]:
+        assert f"JobId={job_id} " in records[job.pk] and "JobState=COMPLETED" in records[job.pk]
+        assert f"WorkDir={job.get_remote_workdir()}" in records[job.pk]
     retrieved = job.outputs.retrieved.base.repository.list_object_names()
     assert "_scheduler-stdout.txt" in retrieved and "_scheduler-stderr.txt" in retrieved
     script = job.base.repository.get_object_content("_aiidasubmit.sh")
@@ -179,9 +187,10 @@ print(len(names), sorted(m for m in sys.modules if m.split(".")[0] == "aiida"))
 
 # -- jobs over SSH into SLURM ---------------------------------------------------------------------------------
 def test_training_on_the_cluster_equals_the_local_training(remote_trained, trained, compute_venv):
-    (results, node, ssh_logins), (local, local_node) = remote_trained, trained
+    (results, node, ssh_logins, records), (local, local_node) = remote_trained, trained
     assert node.is_finished_ok
-    assert_ran_on_the_cluster(node)
+    assert records[node.pk], "SLURM does not know the training job"
+    assert_ran_on_the_cluster(node, records)
     if SSHD_LOG.is_file():
         assert ssh_logins > 0  # AiiDA logged in through the test's sshd
     assert local_node.computer.transport_type == "core.local"
@@ -207,12 +216,13 @@ def calls(workchain) -> dict:
 def test_evaluation_and_kappa_on_the_cluster_equal_the_local_ones(remote_kappa, local_kappa):
     """The cluster's model on the cluster against the local model locally, job by job: the relaxation (grace.evaluate,
     relax mode), the forces of the displaced supercells (grace.evaluate), then fc2/fc3 and κ (grace.kappa)."""
-    (remote, node), (local, local_node) = remote_kappa, local_kappa
+    (remote, node, records), (local, local_node) = remote_kappa, local_kappa
     jobs, local_jobs = calls(node), calls(local_node)
     assert {job.process_label for job in jobs.values()} == {"GraceEvaluateCalculation", "GraceKappaCalculation"}
+    assert records[jobs["kappa"].pk], "SLURM does not know the κ job"
     for job in jobs.values():
         assert job.is_finished_ok
-        assert_ran_on_the_cluster(job)
+        assert_ran_on_the_cluster(job, records)
     for job in local_jobs.values():
         assert job.computer.transport_type == "core.local"
     # relaxation: the same cell and energy
