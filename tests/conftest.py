@@ -215,3 +215,30 @@ def cu_pd_model(grace_codes, cu_pd_demo):
 
 
 CU_PD_EPOCHS = 30
+
+
+SMALL_CASE = {  # fcc Cu, conventional cell: fc3 in a 16-atom bcc-shaped supercell, fc2 in 32 atoms, 6³ mesh
+    "fc3_supercell": [[-1, 1, 1], [1, -1, 1], [1, 1, -1]],
+    "fc2_supercell": [2, 2, 2],
+    "mesh": [6, 6, 6],
+}
+
+
+@pytest.fixture(scope="session")
+def cu_unitcell():
+    from ase.build import bulk
+
+    return bulk("Cu", "fcc", a=3.63, cubic=True)
+
+
+@pytest.fixture(scope="session")
+def small_kappa_run(grace_codes, trained_model, cu_unitcell):
+    """grace.thermal_conductivity of fcc Cu (SMALL_CASE) with the ``trained`` model on localhost: the κ tests'
+    run, and the local side of the remote-cluster comparison."""
+    from aiida_grace.workflows.thermal_conductivity import GraceThermalConductivityWorkChain
+
+    builder = GraceThermalConductivityWorkChain.get_builder_from_protocol(
+        grace_codes["driver"], trained_model, cu_unitcell, overrides=SMALL_CASE)
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, (node.exit_status, node.exit_message)
+    return results, node

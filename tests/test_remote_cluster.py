@@ -23,19 +23,12 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
-from conftest import run_training, training_parameters
+from conftest import SMALL_CASE, run_training, training_parameters
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SSHD_LOG = Path("/var/log/aiida-grace-sshd.log")  # where scripts/sshd_localhost.sh has its sshd log
-KAPPA_CASE = {  # fcc Cu, conventional cell, as test_thermal_conductivity's SMALL_CASE (relaxed first)
-    "fc3_supercell": [[-1, 1, 1], [1, -1, 1], [1, 1, -1]],
-    "fc2_supercell": [2, 2, 2],
-    "mesh": [6, 6, 6],
-}
-
-
 def run_script(reason: str, command: list[str], timeout: float, **kwargs) -> str:
     """Run one of the scripts; skip the module with ``reason`` and the script's last stderr line if it fails."""
     try:
@@ -108,29 +101,23 @@ def remote_trained(cluster, cu_al_datasets):
     return results, node, logins() - before, slurm_records([node])
 
 
-def run_kappa(driver, model):
-    from ase.build import bulk
-
+@pytest.fixture(scope="module")
+def remote_kappa(cluster, remote_trained, cu_unitcell):
+    """The local ``small_kappa_run`` (fcc Cu, SMALL_CASE) with the cluster-trained model, on the cluster."""
     from aiida_grace.workflows.thermal_conductivity import GraceThermalConductivityWorkChain
 
     builder = GraceThermalConductivityWorkChain.get_builder_from_protocol(
-        driver, model, bulk("Cu", "fcc", a=3.63, cubic=True), overrides=KAPPA_CASE)
+        cluster["driver"], remote_trained[0]["model"], cu_unitcell, overrides=SMALL_CASE)
     start = time.monotonic()
     results, node = run_get_node(builder)
     assert node.is_finished_ok, (node.exit_status, node.exit_message)
-    print(f"κ on {driver.computer.label}: {time.monotonic() - start:.0f} s")
-    return results, node
-
-
-@pytest.fixture(scope="module")
-def remote_kappa(cluster, remote_trained):
-    results, node = run_kappa(cluster["driver"], remote_trained[0]["model"])
+    print(f"κ on the cluster: {time.monotonic() - start:.0f} s")
     return results, node, slurm_records(calls(node).values())
 
 
 @pytest.fixture(scope="module")
-def local_kappa(grace_codes, trained_model):
-    return run_kappa(grace_codes["driver"], trained_model)
+def local_kappa(small_kappa_run):
+    return small_kappa_run
 
 
 def slurm_records(jobs) -> dict[int, str]:

@@ -26,6 +26,7 @@ from aiida_grace.common.kappa_srme import (
     srme,
 )
 from aiida_grace.driver.kappa import wigner_options
+from conftest import SMALL_CASE  # noqa: F401 (cu_unitcell and small_kappa_run are conftest fixtures)
 
 PHONONDB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "phonondb"  # ../shared of the clone
 REFERENCE = PHONONDB / "kappas_phononDB_PBE_noNAC.json.gz"
@@ -135,31 +136,9 @@ def test_protocol_takes_supercells_and_mesh_from_phonondb_info():
 
 
 # -- end to end -------------------------------------------------------------------------------------------
-SMALL_CASE = {  # fcc Cu, conventional cell: fc3 in a 16-atom bcc-shaped supercell, fc2 in 32 atoms, 6³ mesh
-    "fc3_supercell": [[-1, 1, 1], [1, -1, 1], [1, 1, -1]],
-    "fc2_supercell": [2, 2, 2],
-    "mesh": [6, 6, 6],
-}
-
-
 @pytest.fixture(scope="module")
-def cu_unitcell():
-    from ase.build import bulk
-
-    return bulk("Cu", "fcc", a=3.63, cubic=True)
-
-
-@pytest.fixture(scope="module")
-def workchain_run(grace_codes, trained_model, cu_unitcell):
-    from aiida.engine import run_get_node
-
-    from aiida_grace.workflows.thermal_conductivity import GraceThermalConductivityWorkChain
-
-    builder = GraceThermalConductivityWorkChain.get_builder_from_protocol(
-        grace_codes["driver"], trained_model, cu_unitcell, overrides=SMALL_CASE)
-    results, node = run_get_node(builder)
-    assert node.is_finished_ok, (node.exit_status, node.exit_message)
-    return results, node
+def workchain_run(small_kappa_run):
+    return small_kappa_run
 
 
 @pytest.fixture(scope="module")
