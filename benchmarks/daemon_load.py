@@ -18,8 +18,11 @@ The load is submitted by ``--submitters`` client processes side by side (4; one 
 through a Code whose prepend_text appends the job's working directory to a ledger file: a directory written twice is
 a job run twice. ``--disturb`` SIGKILLs one daemon worker once ``--kill-at`` of the processes have terminated (circus
 starts another) and restarts RabbitMQ (``scripts/services.sh restart-broker``, root) at ``--restart-broker-at`` (0:
-not), then stops the daemon, repairs the broker's tasks (as ``verdi process repair``) and starts it again
-(``--no-recovery``: not); each event records what was still active.
+not) of the processes terminated. ``--broker-restart planned`` (the default) waits until every process is submitted,
+stops the daemon (its workers hand their tasks back), restarts RabbitMQ and starts the daemon again, as an operator
+does (docs/setups.md); ``live`` restarts RabbitMQ under the running workers, then stops the daemon, repairs the
+broker's tasks (as ``verdi process repair``) and starts it again (``--no-recovery``: not), which aiida-core 2.9.4
+does not survive cleanly. Each event records what was still active.
 
 Printed (JSON, last line of stdout; also to ``--output``): processes (process nodes created by the load),
 finished_ok, failed (pk, process, state, exit status), not_terminated, jobs, ledger entries, duplicates, jobs
@@ -72,6 +75,8 @@ def parse_args(argv=None):
     parser.add_argument("--disturb", action="store_true", help="SIGKILL a worker and restart RabbitMQ mid-run")
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction terminated at the SIGKILL (0: none)")
     parser.add_argument("--restart-broker-at", type=float, default=0.6, help="fraction terminated at the restart (0: none)")
+    parser.add_argument("--broker-restart", choices=("planned", "live"), default="planned",
+                        help="planned: daemon stopped around the restart; live: under the running workers")
     parser.add_argument("--no-recovery", dest="recovery", action="store_false",
                         help="after the RabbitMQ restart, do not stop the daemon, run `verdi process repair` and "
                              "start it again (see what AiiDA does on its own)")
@@ -205,8 +210,10 @@ def launch(entry: dict):
     return function[entry["kind"]], {**inputs, "metadata": metadata}
 
 
-def submitter(profile: str, entries: list[dict], results) -> None:
-    """One submitting client (a process of its own): submits ``entries`` in order, puts their PKs on ``results``."""
+def submitter(profile: str, entries: list[dict], results, gate) -> None:
+    """One submitting client (a process of its own): submits ``entries`` in order, puts their PKs on ``results``;
+    each submission holds one slot of ``gate`` (a semaphore with a slot per client: a planned broker restart takes
+    them all, pausing the submissions as an operator would)."""
     from aiida import load_profile
     from aiida.engine import submit
 
@@ -216,7 +223,8 @@ def submitter(profile: str, entries: list[dict], results) -> None:
         for entry in entries:
             process, inputs = launch(entry)
             try:
-                pks.append(submit(process, **inputs).pk)
+                with gate:
+                    pks.append(submit(process, **inputs).pk)
             except Exception as exception:  # noqa: BLE001 (the broker away: the node may exist without its task)
                 errors.append(f"{entry['label']}: {type(exception).__name__}: {exception}"[:300])
                 time.sleep(2)
@@ -256,15 +264,24 @@ def active_summary(states) -> dict:
             "active_jobs": sum(1 for s in active if s[4].startswith("process.calculation.calcjob"))}
 
 
-def disturb(what: str, client) -> dict:
+def disturb(what: str, client, args, gate) -> dict:
     if what == "sigkill_worker":
         pids = worker_pids(client)
         os.kill(pids[0], signal.SIGKILL)
         return {"pid": pids[0], "workers_before": pids}
     clock = time.monotonic()
+    planned = args.broker_restart == "planned"
+    if planned:  # submissions paused (every slot of the gate taken, in-flight ones finish first), the workers
+        for _ in range(args.submitters):  # stopped: they hand their tasks back to RabbitMQ, which keeps them
+            gate.acquire()
+        client.stop_daemon(wait=True)
     result = subprocess.run(["bash", str(SERVICES), "restart-broker"], capture_output=True, text=True)
+    if planned:
+        client.start_daemon(number_workers=args.workers)
+        for _ in range(args.submitters):
+            gate.release()
     return {"rc": result.returncode, "output": (result.stdout + result.stderr).strip().splitlines()[-1:],
-            "took_s": round(time.monotonic() - clock, 1)}
+            "mode": args.broker_restart, "took_s": round(time.monotonic() - clock, 1)}
 
 
 def repair() -> dict:
@@ -322,9 +339,9 @@ def run_load(args, load) -> dict:
         time.sleep(1)
 
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
+    results, gate = context.Queue(), context.Semaphore(args.submitters)
     slices = [load[k::args.submitters] for k in range(args.submitters)]  # heavy ones first in every slice
-    clients = [context.Process(target=submitter, args=(args.profile, part, results)) for part in slices if part]
+    clients = [context.Process(target=submitter, args=(args.profile, part, results, gate)) for part in slices if part]
     started = timezone.now()
     clock = time.monotonic()
     for process in clients:
@@ -353,8 +370,8 @@ def run_load(args, load) -> dict:
             what = pending.pop(0)[0]
             event = {"event": what, "at_s": round(time.monotonic() - clock, 1), "submitted_so_far": len(states),
                      **summary}
-            event.update(disturb(what, client))
-            if what == "restart_rabbitmq" and args.recovery:
+            event.update(disturb(what, client, args, gate))
+            if what == "restart_rabbitmq" and args.broker_restart == "live" and args.recovery:
                 event["recovery"] = recover(args, client)
             log(f"{what}: {event}")
             events.append(event)
@@ -365,7 +382,7 @@ def run_load(args, load) -> dict:
             break
         stuck = summary["active"] and set(summary["active_by_state"]) == {"created"}
         stuck_since = (stuck_since or time.monotonic()) if stuck else None
-        if (args.disturb and args.recovery and submit_s is not None and not pending and stuck_since
+        if (args.disturb and args.broker_restart == "live" and args.recovery and submit_s is not None and not pending and stuck_since
                 and time.monotonic() - stuck_since > 60 and not any(e["event"] == "repair" for e in events)):
             log(f"only processes in 'created' left for 60 s: repairing ({summary})")  # a task lost on the way
             events.append({"event": "repair", "at_s": round(time.monotonic() - clock, 1), **summary,
@@ -441,6 +458,7 @@ def summarise(args, run: dict, ledger: Path) -> dict:
         "profile": profile.name, "storage": profile.storage_backend, "broker": profile.process_control_backend,
         "workers": args.workers, "submitters": args.submitters, "disturbed": args.disturb,
         "submitted": len(run["submitted"]),
+        "broker_restart": args.broker_restart if args.disturb and args.restart_broker_at > 0 else None,
         "recovery": args.recovery if args.disturb else None, "submit_errors": run["submit_errors"],
         "processes": len(states), "finished_ok": sum(1 for s in states if s[2] == "finished" and s[3] == 0),
         "failed": failed, "not_terminated": not_terminated,

@@ -41,6 +41,21 @@ def grace_codes(grace_computer):
     return setup_codes(grace_computer)
 
 
+def script_or_skip(reason: str, command: list[str], timeout: float, **kwargs) -> str:
+    """Run a set-up script (services, sshd, SLURM, an install); its stdout, or the calling test skipped with
+    ``reason`` and the script's last stderr line (shown by ``pytest -rs``), never silently."""
+    import subprocess
+
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except (OSError, subprocess.TimeoutExpired) as exception:
+        pytest.skip(f"{reason}: {exception}")
+    if result.returncode != 0:
+        lines = (result.stderr.strip() or result.stdout.strip() or f"exit status {result.returncode}").splitlines()
+        pytest.skip(f"{reason}: {lines[-1]}")
+    return result.stdout.strip()
+
+
 def make_dataset(elements=("Cu", "Al"), n=12, seed=0, rattle=0.05, max_strain=0.03):
     from aiida_grace.data import GraceDatasetData
     from aiida_grace.functions.synthetic import emt_structures

@@ -1,5 +1,7 @@
 """The production engine under load (slow): 200 processes at once on 4 daemon workers, PostgreSQL + RabbitMQ, a worker
-SIGKILLed mid-run (and, opt-in, RabbitMQ restarted mid-run); the same load on SQLite + ZeroMQ for comparison.
+SIGKILLed and RabbitMQ restarted (daemon stopped around it, as planned maintenance) mid-run; the same load undisturbed
+on SQLite + ZeroMQ, the embedded default, which is also the reference graph (processes, nodes and links by type).
+Opt-in: RabbitMQ restarted under the running workers, which aiida-core 2.9.4 does not survive (BROKER_RESTART).
 
 The module brings the services up with scripts/services.sh (idempotent; apt-get installs postgresql and
 rabbitmq-server when root and missing); where they cannot start, it is skipped with the script's reason (shown by
@@ -15,26 +17,21 @@ from pathlib import Path
 
 import pytest
 
+from conftest import script_or_skip
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "scripts" / "services.sh"
 BENCHMARK = ROOT / "benchmarks" / "daemon_load.py"
 LOAD = ["--workers", "4", "--processes", "200", "--batches", "3", "--base-evaluate", "3", "--evaluate", "3"]
-HEAVY = {"GraceBatchEvaluateWorkChain": 3, "GraceBaseEvaluateWorkChain": 3 + 2 * 3, "GraceEvaluateCalculation": 3 + 2 * 3}
+HEAVY = {"GraceBatchEvaluateWorkChain": 3, "GraceBaseEvaluateWorkChain": 3 + 2 * 3, "GraceEvaluateCalculation": 3 + 3 + 2 * 3}
 
 
 @pytest.fixture(scope="module")
 def services():
     """PostgreSQL and RabbitMQ up on localhost, or the module skipped with the reason."""
-    try:
-        result = subprocess.run(["bash", str(SERVICES)], capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as exception:
-        pytest.skip(f"PostgreSQL/RabbitMQ cannot start on this machine: {exception}")
-    if result.returncode != 0:
-        reason = (result.stderr.strip() or result.stdout.strip() or f"exit status {result.returncode}").splitlines()
-        pytest.skip(f"PostgreSQL/RabbitMQ cannot start on this machine: {reason[-1]}")
-    return result.stdout.strip()
+    return script_or_skip("PostgreSQL/RabbitMQ cannot start on this machine", ["bash", str(SERVICES)], timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -59,29 +56,26 @@ def daemon_load(model_dir, *arguments, timeout=900) -> dict:
 
 
 @pytest.fixture(scope="module")
-def undisturbed(services, model_dir):
-    return daemon_load(model_dir, "--storage", "psql")
+def sqlite(model_dir):
+    """The load undisturbed on the embedded default (SQLite + ZeroMQ): the reference run."""
+    return daemon_load(model_dir, "--storage", "sqlite")
 
 
 @pytest.fixture(scope="module")
-def disturbed(services, model_dir, undisturbed):
-    """A daemon worker SIGKILLed once 30% of the processes have terminated (circus starts another)."""
-    return daemon_load(model_dir, "--storage", "psql", "--disturb", "--restart-broker-at", "0")
-
-
-@pytest.fixture(scope="module")
-def broker_restarted(services, model_dir, undisturbed):
-    """A worker SIGKILLed at 30%, RabbitMQ restarted at 60% (then the daemon stopped, the tasks repaired, the
-    daemon started again). Opt-in: it fails on aiida-core 2.9.4 (BROKER_RESTART) and costs another run."""
-    if os.environ.get("AIIDA_GRACE_LOAD_BROKER_RESTART") != "1":
-        pytest.skip("the RabbitMQ restart under load runs with AIIDA_GRACE_LOAD_BROKER_RESTART=1 (known to fail on "
-                    "aiida-core 2.9.4, see BROKER_RESTART in this module)")
+def disturbed(services, model_dir, sqlite):
+    """Production: a daemon worker SIGKILLed once 30% of the processes have terminated (circus starts another),
+    RabbitMQ restarted at 60% with submissions paused and the daemon stopped around it."""
     return daemon_load(model_dir, "--storage", "psql", "--disturb")
 
 
 @pytest.fixture(scope="module")
-def sqlite(model_dir):
-    return daemon_load(model_dir, "--storage", "sqlite")
+def broker_restarted(services, model_dir, sqlite):
+    """A worker SIGKILLed at 30%, RabbitMQ restarted at 60% under the running workers (then the daemon stopped,
+    the tasks repaired, the daemon started again). Opt-in: it fails on aiida-core 2.9.4 (BROKER_RESTART)."""
+    if os.environ.get("AIIDA_GRACE_LOAD_BROKER_RESTART") != "1":
+        pytest.skip("the RabbitMQ restart under running workers runs with AIIDA_GRACE_LOAD_BROKER_RESTART=1 (known "
+                    "to fail on aiida-core 2.9.4, see BROKER_RESTART in this module)")
+    return daemon_load(model_dir, "--storage", "psql", "--disturb", "--broker-restart", "live")
 
 
 def assert_all_finished_once(summary):
@@ -95,13 +89,6 @@ def assert_all_finished_once(summary):
     assert summary["duplicates"] == {} and summary["jobs_not_in_ledger"] == []
 
 
-def test_production_load_finishes_every_process_once(undisturbed):
-    assert undisturbed["storage"] == "core.psql_dos" and undisturbed["broker"] == "core.rabbitmq"
-    assert_all_finished_once(undisturbed)
-    assert undisturbed["submit_errors"] == []
-    assert undisturbed["processes_per_minute"] > 0
-
-
 def assert_same_graph(summary, reference):
     """No node or link lost, none made twice: the same processes, nodes and links by type as the reference run."""
     assert summary["processes_by_label"] == reference["processes_by_label"]
@@ -109,13 +96,16 @@ def assert_same_graph(summary, reference):
     assert summary["links_by_type"] == reference["links_by_type"]
 
 
-def test_a_killed_worker_loses_nothing_and_runs_nothing_twice(disturbed, undisturbed):
-    kill = {event["event"]: event for event in disturbed["events"]}["sigkill_worker"]
+def test_a_killed_worker_and_a_restarted_broker_lose_nothing_and_run_nothing_twice(disturbed, sqlite):
+    assert disturbed["storage"] == "core.psql_dos" and disturbed["broker"] == "core.rabbitmq"
+    events = {event["event"]: event for event in disturbed["events"]}
+    kill, restart = events["sigkill_worker"], events["restart_rabbitmq"]
     assert kill["active"] > 0 and kill["active_jobs"] > 0  # killed mid-run, jobs under way
+    assert restart["active"] > 0 and restart["rc"] == 0 and restart["mode"] == "planned"  # processes in flight
     assert kill["pid"] not in disturbed["workers_after"] and len(disturbed["workers_after"]) == 4  # replaced
     assert_all_finished_once(disturbed)
     assert disturbed["submit_errors"] == []
-    assert_same_graph(disturbed, undisturbed)
+    assert_same_graph(disturbed, sqlite)
 
 
 BROKER_RESTART = (
@@ -127,21 +117,19 @@ BROKER_RESTART = (
 
 
 @pytest.mark.xfail(reason=BROKER_RESTART, strict=False)
-def test_a_restarted_broker_loses_nothing_and_runs_nothing_twice(broker_restarted, undisturbed):
+def test_a_broker_restarted_under_running_workers_loses_nothing(broker_restarted, sqlite):
     restart = {event["event"]: event for event in broker_restarted["events"]}["restart_rabbitmq"]
     assert restart["active"] > 0 and restart["rc"] == 0 and "revived" in restart["recovery"]
     assert broker_restarted["duplicates"] == {}  # no job ran twice, even here
     assert_all_finished_once(broker_restarted)
-    assert_same_graph(broker_restarted, undisturbed)
+    assert_same_graph(broker_restarted, sqlite)
 
 
-def test_the_same_load_on_sqlite_is_measured(sqlite, undisturbed):
-    """SQLite + ZeroMQ: what happens is recorded, not required (it is the comparison): every process is accounted
-    for, throughput and the daemon log's complaints ('database is locked') are in the summary."""
+def test_the_same_load_on_sqlite_finishes_every_process_once(sqlite):
+    """The embedded default takes the same load (measured: no 'database is locked' at 4 workers and 4 clients on
+    2 cores); its daemon log's complaints are counted in the summary either way."""
     assert sqlite["storage"] == "core.sqlite_dos" and sqlite["broker"] == "core.zeromq"
-    assert sqlite["processes"] + len(sqlite["submit_errors"]) >= 200
-    assert sqlite["finished_ok"] + len(sqlite["failed"]) + len(sqlite["not_terminated"]) == sqlite["processes"]
-    assert "database_is_locked" in sqlite["daemon_log"] and sqlite["processes_per_minute"] > 0
-    print(f"processes per minute: production {undisturbed['processes_per_minute']}, sqlite "
-          f"{sqlite['processes_per_minute']}; sqlite failed {len(sqlite['failed'])}, 'database is locked' "
-          f"{sqlite['daemon_log']['database_is_locked']} times")
+    assert_all_finished_once(sqlite)
+    assert sqlite["submit_errors"] == []
+    print(f"SQLite: {sqlite['processes_per_minute']} processes per minute, 'database is locked' "
+          f"{sqlite['daemon_log']['database_is_locked']} times in the daemon log")

@@ -23,24 +23,12 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
-from conftest import SMALL_CASE, run_training, training_parameters
+from conftest import SMALL_CASE, run_training, script_or_skip, training_parameters
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SSHD_LOG = Path("/var/log/aiida-grace-sshd.log")  # where scripts/sshd_localhost.sh has its sshd log
-def run_script(reason: str, command: list[str], timeout: float, **kwargs) -> str:
-    """Run one of the scripts; skip the module with ``reason`` and the script's last stderr line if it fails."""
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
-    except (OSError, subprocess.TimeoutExpired) as exception:
-        pytest.skip(f"{reason}: {exception}")
-    if result.returncode != 0:
-        lines = (result.stderr.strip() or result.stdout.strip() or f"exit status {result.returncode}").splitlines()
-        pytest.skip(f"{reason}: {lines[-1]}")
-    return result.stdout.strip()
-
-
 # The three set-ups below are session-scoped: pytest makes session fixtures first, so a module that cannot get a
 # cluster is skipped before the local training (the session's ``trained``) is run for nothing.
 @pytest.fixture(scope="session")
@@ -48,7 +36,7 @@ def compute_venv():
     """The compute-only venv, built or brought up to date by the install script (minutes the first time)."""
     venv = Path(os.environ.get("AIIDA_GRACE_COMPUTE_VENV", ROOT / ".venv-compute"))
     start = time.monotonic()
-    run_script("the compute-only install cannot be made", ["bash", str(ROOT / "scripts/install.sh"), "--compute-only"],
+    script_or_skip("the compute-only install cannot be made", ["bash", str(ROOT / "scripts/install.sh"), "--compute-only"],
                timeout=3600, env={**os.environ, "AIIDA_GRACE_VENV": str(venv)})
     print(f"compute-only venv {venv} ready in {time.monotonic() - start:.0f} s")
     return venv
@@ -58,14 +46,14 @@ def compute_venv():
 def sshd():
     """(port, client key) of an sshd on localhost that accepts the dedicated key."""
     script = ROOT / "scripts/sshd_localhost.sh"
-    run_script("sshd cannot start on this machine", ["bash", str(script)], timeout=600)
-    key = run_script("sshd_localhost.sh has no key", ["bash", str(script), "key"], timeout=10)
+    script_or_skip("sshd cannot start on this machine", ["bash", str(script)], timeout=600)
+    key = script_or_skip("sshd_localhost.sh has no key", ["bash", str(script), "key"], timeout=10)
     return int(os.environ.get("AIIDA_GRACE_SSH_PORT", 2222)), key
 
 
 @pytest.fixture(scope="session")
 def slurm():
-    run_script("SLURM cannot start on this machine", ["bash", str(ROOT / "scripts/slurm_localhost.sh")], timeout=900)
+    script_or_skip("SLURM cannot start on this machine", ["bash", str(ROOT / "scripts/slurm_localhost.sh")], timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from aiida.engine import run_get_node
 
 from aiida_grace.workflows.base_evaluate import GraceBaseEvaluateWorkChain
 from aiida_grace.workflows.base_train import GraceBaseTrainWorkChain
-from conftest import make_dataset, training_parameters
+from conftest import make_dataset, script_or_skip, training_parameters
 
 pytestmark = pytest.mark.slow
 
@@ -28,14 +28,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "slurm_localhost.sh"
 @pytest.fixture(scope="module")
 def slurm():
     """SLURM up on localhost, or the module skipped with the reason."""
-    try:
-        result = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exception:
-        pytest.skip(f"SLURM cannot start on this machine: {exception}")
-    if result.returncode != 0:
-        reason = (result.stderr.strip() or result.stdout.strip() or f"exit status {result.returncode}").splitlines()
-        pytest.skip(f"SLURM cannot start on this machine: {reason[-1]}")
-    return result.stdout.strip()
+    return script_or_skip("SLURM cannot start on this machine", ["bash", str(SCRIPT)], timeout=900)
 
 
 @pytest.fixture(scope="module")

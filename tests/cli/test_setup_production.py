@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from aiida_grace.cli import cli
+from conftest import script_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT = "9"  # discard: nothing listens there
@@ -33,10 +34,8 @@ def test_production_refuses_an_existing_profile_of_another_kind(aiida_profile):
 
 @pytest.mark.slow
 def test_production_profile_is_made_once_and_kept(tmp_path):
-    services = subprocess.run(["bash", str(ROOT / "scripts" / "services.sh")], capture_output=True, text=True,
-                              timeout=600)
-    if services.returncode != 0:
-        pytest.skip(f"PostgreSQL/RabbitMQ cannot start on this machine: {services.stderr.strip().splitlines()[-1:]}")
+    script_or_skip("PostgreSQL/RabbitMQ cannot start on this machine", ["bash", str(ROOT / "scripts" / "services.sh")],
+                   timeout=600)
     env = {**os.environ, "AIIDA_PATH": str(tmp_path)}
     env.pop("AIIDA_PROFILE", None)
     bin_dir = Path(sys.executable).parent
