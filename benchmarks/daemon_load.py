@@ -517,7 +517,7 @@ def cleanup(args, aiida_path: Path) -> None:
             manager = get_manager()
             if manager.get_profile() is not None:
                 manager.get_profile_storage().close()
-            from aiida_grace.cli.setup import drop_database
+            from aiida_grace.cli.production import drop_database
 
             drop_database(f"aiida-{args.profile}", {"host": "localhost", "port": 5432, "user": "postgres",
                                                     "password": ""})

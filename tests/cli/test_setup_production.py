@@ -56,6 +56,6 @@ def test_production_profile_is_made_once_and_kept(tmp_path):
         assert "gracemaker@localhost" in codes.stdout and "grace-driver@localhost" in codes.stdout
         assert codes.stdout.count("grace-driver@localhost") == 1  # the second run made no new Code
     finally:
-        from aiida_grace.cli.setup import drop_database
+        from aiida_grace.cli.production import drop_database
 
         drop_database(f"aiida-{name}", {"host": "localhost", "port": 5432, "user": "postgres", "password": ""})
